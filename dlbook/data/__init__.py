@@ -1,0 +1,25 @@
+"""Data sets: a registry, verified downloads into one data root, and loaders.
+
+The data root is ``DLBOOK_DATA`` when it is set, otherwise a per-user cache
+directory (see :func:`data_root`). Each data set lives in a sub-folder named
+after it, laid out as its canonical source lays it out.
+"""
+
+from dlbook.data.download import DataNotAvailableError, data_root, fetch, verify
+from dlbook.data.idx import read_idx
+from dlbook.data.mnist import load_fashion_mnist, load_mnist
+from dlbook.data.registry import REGISTRY, DataFile, DataSet, get_dataset
+
+__all__ = [
+    "REGISTRY",
+    "DataFile",
+    "DataSet",
+    "DataNotAvailableError",
+    "data_root",
+    "fetch",
+    "get_dataset",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_idx",
+    "verify",
+]

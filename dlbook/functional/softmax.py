@@ -1,0 +1,231 @@
+"""Softmax with inverse temperature, log-softmax and cross-entropy.
+
+With inverse temperature :math:`\\beta`,
+
+.. math::
+
+    s_i = \\frac{e^{\\beta x_i}}{\\sum_k e^{\\beta x_k}}, \\qquad
+    \\frac{\\partial s_i}{\\partial x_j} = \\beta\\, s_i (\\delta_{ij} - s_j).
+
+The backward pass never forms the Jacobian: for an upstream gradient
+:math:`g`, the vector–Jacobian product is
+:math:`\\beta\\, s \\odot (g - \\langle g, s\\rangle)`.
+
+Everything is computed from the shifted logits :math:`\\beta x - \\max_k \\beta x_k`
+(softmax is shift-invariant), so no exponential overflows.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dlbook._checks import check_dim, check_floating, check_ndim, check_real, check_tensor
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "SoftmaxFunction",
+    "LogSoftmaxFunction",
+    "CrossEntropyFunction",
+]
+
+
+def _shifted(x, beta, dim):
+    z = beta * x
+    return z - z.amax(dim=dim, keepdim=True)
+
+
+class SoftmaxFunction(torch.autograd.Function):
+    """Softmax along ``dim``; backward :math:`\\beta\\, s\\odot(g - \\langle g, s\\rangle)`."""
+
+    @staticmethod
+    def forward(ctx, x, beta, dim):
+        e = torch.exp(_shifted(x, beta, dim))
+        s = e / e.sum(dim=dim, keepdim=True)
+        ctx.save_for_backward(s)
+        ctx.beta, ctx.dim = beta, dim
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        inner = (grad_output * s).sum(dim=ctx.dim, keepdim=True)
+        return ctx.beta * s * (grad_output - inner), None, None
+
+
+class LogSoftmaxFunction(torch.autograd.Function):
+    """Log-softmax along ``dim``; backward :math:`\\beta\\,(g - s \\sum_k g_k)`."""
+
+    @staticmethod
+    def forward(ctx, x, beta, dim):
+        z = _shifted(x, beta, dim)
+        out = z - torch.log(torch.exp(z).sum(dim=dim, keepdim=True))
+        ctx.save_for_backward(out)
+        ctx.beta, ctx.dim = beta, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        s = torch.exp(out)
+        return ctx.beta * (grad_output - s * grad_output.sum(dim=ctx.dim, keepdim=True)), None, None
+
+
+class CrossEntropyFunction(torch.autograd.Function):
+    """Cross-entropy of logits against target distributions; backward :math:`(\\hat y - y)\\,g`."""
+
+    @staticmethod
+    def forward(ctx, logits, target_dist, reduction):
+        z = _shifted(logits, 1.0, 1)
+        logp = z - torch.log(torch.exp(z).sum(dim=1, keepdim=True))
+        losses = -(target_dist * logp).sum(dim=1)
+        ctx.save_for_backward(torch.exp(logp), target_dist)
+        ctx.reduction = reduction
+        if reduction == "mean":
+            return losses.mean()
+        if reduction == "sum":
+            return losses.sum()
+        return losses
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        y_hat, y = ctx.saved_tensors
+        grad = y_hat - y
+        if ctx.reduction == "mean":
+            grad = grad * (grad_output / y.shape[0])
+        elif ctx.reduction == "sum":
+            grad = grad * grad_output
+        else:
+            grad = grad * grad_output.unsqueeze(1)
+        return grad, None, None
+
+
+def softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tensor:
+    """Softmax with inverse temperature ``beta`` along ``dim``.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point logits :math:`x` of any shape ``(*)``.
+    beta : float
+        Inverse temperature :math:`\\beta \\ge 0`. ``beta=0`` gives the
+        uniform distribution; large ``beta`` approaches a one-hot argmax.
+    dim : int
+        Dimension along which the outputs sum to one.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`s_i = e^{\\beta x_i} / \\sum_k e^{\\beta x_k}`, same shape as ``input``.
+
+    Notes
+    -----
+    Some texts write :math:`e^{-\\beta x_i}`, treating :math:`x` as energies;
+    that is ``softmax(-x, beta)``, and its Jacobian changes sign.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.functional import softmax
+    >>> softmax(torch.tensor([1.0, 2.0, 3.0]))
+    tensor([0.0900, 0.2447, 0.6652])
+    >>> softmax(torch.tensor([1.0, 2.0, 3.0]), beta=0.0)
+    tensor([0.3333, 0.3333, 0.3333])
+    """
+    check_floating("softmax", "input", input)
+    beta = check_real("softmax", "beta", beta, low=0.0)
+    dim = check_dim("softmax", "input", input, dim)
+    return SoftmaxFunction.apply(input, beta, dim)
+
+
+def log_softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tensor:
+    """Logarithm of :func:`softmax`, computed stably with log-sum-exp.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Floating-point logits of any shape ``(*)``.
+    beta : float
+        Inverse temperature :math:`\\beta \\ge 0`.
+    dim : int
+        Dimension of the classes.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`\\beta x_i - \\log \\sum_k e^{\\beta x_k}`, same shape as ``input``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.functional import log_softmax
+    >>> log_softmax(torch.tensor([0.0, 1e4]))
+    tensor([-10000.,      0.])
+    """
+    check_floating("log_softmax", "input", input)
+    beta = check_real("log_softmax", "beta", beta, low=0.0)
+    dim = check_dim("log_softmax", "input", input, dim)
+    return LogSoftmaxFunction.apply(input, beta, dim)
+
+
+def cross_entropy(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy between softmax(``input``) and ``target``.
+
+    Parameters
+    ----------
+    input : torch.Tensor
+        Logits of shape ``(N, C)``.
+    target : torch.Tensor
+        Either class indices, an integer tensor of shape ``(N,)`` with values
+        in ``[0, C)``, or class probabilities, a floating tensor of shape
+        ``(N, C)`` whose rows sum to one.
+    reduction : {"mean", "sum", "none"}
+        How the ``N`` per-example losses are combined.
+
+    Returns
+    -------
+    torch.Tensor
+        :math:`-\\sum_c y_c \\log \\hat y_c` per example, reduced. The gradient
+        with respect to the logits is :math:`\\hat y - y` per example
+        (divided by ``N`` for ``"mean"``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.functional import cross_entropy
+    >>> logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> cross_entropy(logits, torch.tensor([0, 2]), reduction="none")
+    tensor([0.2395, 1.0986])
+    """
+    check_floating("cross_entropy", "input", input)
+    check_ndim("cross_entropy", "input", input, 2, "(N, C)")
+    check_tensor("cross_entropy", "target", target)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: argument 'reduction' must be 'mean', 'sum' or 'none', got {reduction!r}")
+    n, c = input.shape
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: probability 'target' must have the shape of 'input' (N, C) = "
+                f"{(n, c)}, got {tuple(target.shape)}"
+            )
+        dist = target.to(input.dtype)
+    elif target.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+        if target.shape != (n,):
+            raise ValueError(
+                f"cross_entropy: class-index 'target' must have shape (N,) = ({n},) to match "
+                f"'input' of shape (N, C) = {(n, c)}, got {tuple(target.shape)}"
+            )
+        if n and (int(target.min()) < 0 or int(target.max()) >= c):
+            raise ValueError(
+                f"cross_entropy: class indices in 'target' must lie in [0, {c}), "
+                f"got values in [{int(target.min())}, {int(target.max())}]"
+            )
+        dist = torch.zeros_like(input).scatter_(1, target.long().unsqueeze(1), 1.0)
+    else:
+        raise TypeError(
+            f"cross_entropy: argument 'target' must be int64 class indices (N,) or float "
+            f"probabilities (N, C), got dtype {target.dtype}"
+        )
+    return CrossEntropyFunction.apply(input, dist, reduction)
