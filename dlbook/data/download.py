@@ -57,10 +57,10 @@ def data_root() -> Path:
     return base / "dlbook"
 
 
-def read_content(path: Path) -> bytes:
-    """Return the bytes of ``path``, decompressed when it ends in ``.gz``."""
+def read_content(path: Path, name: str | None = None) -> bytes:
+    """Return the bytes of ``path``, decompressed when ``name`` (default: the path) ends in ``.gz``."""
     raw = Path(path).read_bytes()
-    if str(path).endswith(".gz"):
+    if (name or str(path)).endswith(".gz"):
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError):
@@ -68,15 +68,19 @@ def read_content(path: Path) -> bytes:
     return raw
 
 
-def content_sha256(path: Path) -> str:
-    """SHA-256 of a file's content (decompressed for ``.gz`` files)."""
-    return hashlib.sha256(read_content(path)).hexdigest()
+def content_sha256(path: Path, name: str | None = None) -> str:
+    """SHA-256 of a file's content (decompressed for ``.gz`` names)."""
+    return hashlib.sha256(read_content(path, name)).hexdigest()
 
 
-def verify(path: Path, expected_sha256: str) -> bool:
-    """Return whether ``path`` exists and its content hash is ``expected_sha256``."""
+def verify(path: Path, expected_sha256: str, name: str | None = None) -> bool:
+    """Return whether ``path`` exists and its content hash is ``expected_sha256``.
+
+    ``name`` is the registered file name, which decides whether the content
+    is gzip-compressed; by default the path's own name.
+    """
     path = Path(path)
-    return path.is_file() and content_sha256(path) == expected_sha256
+    return path.is_file() and content_sha256(path, name) == expected_sha256
 
 
 def _download(url: str, dest: Path, timeout: float) -> None:
@@ -137,7 +141,7 @@ def fetch(dataset: str, filename: str, *, root: Path | str | None = None, downlo
                 tmp = Path(tmp_name)
                 try:
                     _download(url, tmp, timeout)
-                    if not verify(tmp, spec.sha256):
+                    if not verify(tmp, spec.sha256, name=filename):
                         errors.append(f"{url}: checksum mismatch")
                         continue
                     os.replace(tmp, target)
