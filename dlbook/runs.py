@@ -76,7 +76,7 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed_everything: argument 'seed' must be a non-negative int, got {seed!r}")
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds code that uses the legacy global state)
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     return torch.Generator().manual_seed(seed)

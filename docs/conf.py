@@ -7,7 +7,6 @@ and the notebook cells compute; see ``reproducing.md``.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -16,11 +15,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import dlbook  # noqa: E402
-from dlbook.budget import get_budget  # noqa: E402
-
 from book_macros import MACROS  # noqa: E402
 from gallery_hooks import budget_changed  # noqa: E402
+
+import dlbook  # noqa: E402
+from dlbook.budget import get_budget  # noqa: E402
 
 BUDGET = get_budget()
 

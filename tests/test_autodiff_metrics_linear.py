@@ -10,8 +10,7 @@ import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlbook.autodiff import (chain_rule_example, chain_rule_example_backward, numerical_gradient,
-                             relative_error)
+from dlbook.autodiff import chain_rule_example, chain_rule_example_backward, numerical_gradient, relative_error
 from dlbook.linear import one_hot, softmax_regression_loss_and_grad
 from dlbook.metrics import accuracy, topk_error
 

@@ -9,9 +9,8 @@ import struct
 import pytest
 import torch
 
+from dlbook.data import DataNotAvailableError, fetch, load_mnist, read_idx, registry
 from dlbook.data import download as dl
-from dlbook.data import registry
-from dlbook.data import DataNotAvailableError, fetch, load_mnist, read_idx
 
 
 def _idx_bytes(array: torch.Tensor) -> bytes:
