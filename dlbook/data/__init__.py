@@ -9,9 +9,11 @@ from dlbook.data.download import DataNotAvailableError, data_root, fetch, verify
 from dlbook.data.idx import read_idx
 from dlbook.data.mnist import load_fashion_mnist, load_mnist
 from dlbook.data.registry import REGISTRY, DataFile, DataSet, get_dataset
+from dlbook.data.splits import balanced_split
 
 __all__ = [
     "REGISTRY",
+    "balanced_split",
     "DataFile",
     "DataSet",
     "DataNotAvailableError",
