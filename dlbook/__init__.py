@@ -14,13 +14,15 @@ The package is organised in small modules that mirror the book's chapters:
 ``dlbook.metrics``
     Accuracy and top-k error.
 ``dlbook.data``
-    Data-set registry, verified downloads and loaders.
+    Data-set registry, verified downloads, loaders and class-balanced splits.
+``dlbook.semisupervised``
+    The pseudo-label loss and its ramp-up schedule.
 ``dlbook.budget``, ``dlbook.runs``, ``dlbook.plotting``
     Run budgets, seeding, device choice, a small training loop and the
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, plotting, runs
+from dlbook import autodiff, budget, data, functional, linear, metrics, nn, plotting, runs, semisupervised
 
 __version__ = "0.1.0"
 
@@ -34,4 +36,5 @@ __all__ = [
     "nn",
     "plotting",
     "runs",
+    "semisupervised",
 ]

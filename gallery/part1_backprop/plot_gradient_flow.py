@@ -80,6 +80,7 @@ for name, n in norms.items():
 fig, ax = plt.subplots()
 for name, n in norms.items():
     ax.semilogy(range(1, depth + 1), n, marker="o", ms=3, label=name)
+ax.set_xticks(range(1, depth + 1, 2))
 ax.set_xlabel("layer (1 = next to the input)")
 ax.set_ylabel(r"$\|\partial L / \partial W^{(l)}\|_F$")
 ax.set_title(f"Gradient reaching each layer, {depth} layers of width {width}")

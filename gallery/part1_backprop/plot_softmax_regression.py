@@ -129,10 +129,11 @@ ax1.semilogx(betas, entropy, marker="s", ms=3, label="mean entropy of $\\hat{y}$
 ax1.axvline(1.0, ls=":", color="#808080")
 ax1.set_xlabel(r"inverse temperature $\beta$")
 ax1.set_ylabel("nats")
-ax1.legend()
+ax1.legend(loc="lower left")
 digit = 0
-for beta in (0.25, 1.0, 4.0):
-    ax2.plot(range(10), softmax(logits[digit], beta=beta), marker="o", label=f"$\\beta$ = {beta}")
+for i, beta in enumerate((0.25, 1.0, 4.0)):
+    ax2.bar(torch.arange(10) + (i - 1) * 0.27, softmax(logits[digit], beta=beta), width=0.27,
+            label=f"$\\beta$ = {beta}")
 ax2.set_xticks(range(10))
 ax2.set_xlabel(f"class (true class {test_labels[digit].item()})")
 ax2.set_ylabel("probability")
