@@ -7,6 +7,9 @@ The package is organised in small modules that mirror the book's chapters:
     subclasses with hand-derived backward passes.
 ``dlbook.nn``
     :class:`torch.nn.Module` wrappers around ``dlbook.functional``.
+``dlbook.optim``
+    Momentum, Nesterov and proximal gradient optimizers written from
+    their update rules.
 ``dlbook.autodiff``
     Numerical gradient checking and the chain-rule worked example.
 ``dlbook.linear``
@@ -20,7 +23,7 @@ The package is organised in small modules that mirror the book's chapters:
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, plotting, runs
+from dlbook import autodiff, budget, data, functional, linear, metrics, nn, optim, plotting, runs
 
 __version__ = "0.1.0"
 
@@ -32,6 +35,7 @@ __all__ = [
     "linear",
     "metrics",
     "nn",
+    "optim",
     "plotting",
     "runs",
 ]
