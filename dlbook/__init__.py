@@ -10,6 +10,8 @@ The package is organised in small modules that mirror the book's chapters:
 ``dlbook.optim``
     Momentum, Nesterov and proximal gradient optimizers written from
     their update rules.
+``dlbook.regularization``
+    Dropout as an ensemble: exact enumeration and Monte-Carlo averaging.
 ``dlbook.autodiff``
     Numerical gradient checking and the chain-rule worked example.
 ``dlbook.linear``
@@ -23,7 +25,7 @@ The package is organised in small modules that mirror the book's chapters:
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, optim, plotting, runs
+from dlbook import autodiff, budget, data, functional, linear, metrics, nn, optim, plotting, regularization, runs
 
 __version__ = "0.1.0"
 
@@ -37,5 +39,6 @@ __all__ = [
     "nn",
     "optim",
     "plotting",
+    "regularization",
     "runs",
 ]

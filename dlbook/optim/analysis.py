@@ -7,10 +7,12 @@ eigenvector with eigenvalue :math:`\lambda` the state
 
 .. math::
 
-    \mathbf{M}_{\text{momentum}} = \begin{pmatrix} 1 - \epsilon\lambda & \mu \\ -\epsilon\lambda & \mu \end{pmatrix},
+    \mathbf{M}_{\text{momentum}} =
+    \begin{pmatrix} 1 - \epsilon\lambda & \mu \\ -\epsilon\lambda & \mu \end{pmatrix},
     \qquad
-    \mathbf{M}_{\text{Nesterov}} = (1 - \epsilon\lambda)\begin{pmatrix} 1 & \mu \\ 0 & \mu \end{pmatrix}
-    - \begin{pmatrix} 0 & 0 \\ \epsilon\lambda & 0 \end{pmatrix},
+    \mathbf{M}_{\text{Nesterov}} =
+    \begin{pmatrix} 1 - \epsilon\lambda & \mu(1 - \epsilon\lambda) \\
+    -\epsilon\lambda & \mu(1 - \epsilon\lambda) \end{pmatrix},
 
 and the error shrinks asymptotically by the spectral radius
 :math:`\rho(\mathbf{M})` per step. Gradient descent is momentum with
@@ -37,7 +39,7 @@ def _method(fn: str, method: str) -> str:
 
 
 def iteration_matrix(method: str, lr: float, momentum: float, eigenvalue: float) -> torch.Tensor:
-    r"""The 2x2 matrix :math:`\mathbf{M}` mapping :math:`(\theta_t, v_t)` to :math:`(\theta_{t+1}, v_{t+1})`.
+    r"""The 2x2 matrix :math:`\mathbf{M}` with :math:`(\theta_{t+1}, v_{t+1}) = \mathbf{M}(\theta_t, v_t)`.
 
     Parameters
     ----------
@@ -94,15 +96,18 @@ def convergence_rate(method: str, lr: float, momentum: float, eigenvalues) -> fl
 def tuned_hyperparameters(method: str, L: float, m: float) -> tuple[float, float, float]:
     r"""Classical step and momentum for eigenvalues in :math:`[m, L]`, with the predicted rate.
 
-    With :math:`\kappa = L/m`:
+    With :math:`\kappa = L/m` and :math:`r = (\sqrt\kappa-1)/(\sqrt\kappa+1)`:
 
-    ===========  ==========================================  ==========================================  =====================================
-    method       :math:`\epsilon`                            :math:`\mu`                                 rate :math:`\rho`
-    ===========  ==========================================  ==========================================  =====================================
-    gd           :math:`2/(L+m)`                             0                                           :math:`(\kappa-1)/(\kappa+1)`
-    momentum     :math:`4/(\sqrt L+\sqrt m)^2`               :math:`((\sqrt\kappa-1)/(\sqrt\kappa+1))^2` :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)`
-    nesterov     :math:`1/L`                                 :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)`     :math:`1-1/\sqrt\kappa`
-    ===========  ==========================================  ==========================================  =====================================
+    - ``"gd"``: :math:`\epsilon = 2/(L+m)`, :math:`\mu = 0`,
+      :math:`\rho = (\kappa-1)/(\kappa+1)`;
+    - ``"momentum"``: :math:`\epsilon = 4/(\sqrt L+\sqrt m)^2`, :math:`\mu = r^2`,
+      :math:`\rho = r`;
+    - ``"nesterov"``: :math:`\epsilon = 1/L`, :math:`\mu = r`,
+      :math:`\rho = 1-1/\sqrt\kappa`.
+
+    Returns
+    -------
+    lr, momentum, rate : float
 
     Examples
     --------
