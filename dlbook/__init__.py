@@ -10,6 +10,8 @@ The package is organised in small modules that mirror the book's chapters:
 ``dlbook.optim``
     Momentum, Nesterov and proximal gradient optimizers written from
     their update rules.
+``dlbook.init``
+    LeCun, Glorot (Xavier) and He initializers, and warm starts.
 ``dlbook.regularization``
     Dropout as an ensemble: exact enumeration and Monte-Carlo averaging.
 ``dlbook.autodiff``
@@ -25,7 +27,7 @@ The package is organised in small modules that mirror the book's chapters:
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, optim, plotting, regularization, runs
+from dlbook import autodiff, budget, data, functional, init, linear, metrics, nn, optim, plotting, regularization, runs
 
 __version__ = "0.1.0"
 
@@ -34,6 +36,7 @@ __all__ = [
     "budget",
     "data",
     "functional",
+    "init",
     "linear",
     "metrics",
     "nn",
