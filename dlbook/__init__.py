@@ -10,6 +10,8 @@ The package is organised in small modules that mirror the book's chapters:
 ``dlbook.optim``
     Momentum, Nesterov and proximal gradient optimizers written from
     their update rules.
+``dlbook.features``
+    Unsupervised k-means features (Coates, Lee and Ng, 2011).
 ``dlbook.init``
     LeCun, Glorot (Xavier) and He initializers, and warm starts.
 ``dlbook.regularization``
@@ -27,7 +29,21 @@ The package is organised in small modules that mirror the book's chapters:
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, init, linear, metrics, nn, optim, plotting, regularization, runs
+from dlbook import (
+    autodiff,
+    budget,
+    data,
+    features,
+    functional,
+    init,
+    linear,
+    metrics,
+    nn,
+    optim,
+    plotting,
+    regularization,
+    runs,
+)
 
 __version__ = "0.1.0"
 
@@ -35,6 +51,7 @@ __all__ = [
     "autodiff",
     "budget",
     "data",
+    "features",
     "functional",
     "init",
     "linear",
