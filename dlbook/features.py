@@ -59,13 +59,17 @@ def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     check_ndim("pairwise_sq_distances", "X", X, 2, "(N, D)")
     check_ndim("pairwise_sq_distances", "C", C, 2, "(K, D)")
     if X.shape[1] != C.shape[1]:
-        raise ValueError(f"pairwise_sq_distances: X (N, D) and C (K, D) need the same D, "
-                         f"got {tuple(X.shape)} and {tuple(C.shape)}")
+        raise ValueError(
+            f"pairwise_sq_distances: X (N, D) and C (K, D) need the same D, "
+            f"got {tuple(X.shape)} and {tuple(C.shape)}"
+        )
     d = (X * X).sum(1, keepdim=True) - 2 * X @ C.T + (C * C).sum(1)
     return d.clamp_min(0)
 
 
-def kmeans_plusplus(X: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def kmeans_plusplus(
+    X: torch.Tensor, k: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""k-means++ seeding (Arthur and Vassilvitskii, 2007).
 
     The first centre is a uniformly random point; each next one is a point
@@ -97,13 +101,15 @@ def kmeans_plusplus(X: torch.Tensor, k: int, generator: torch.Generator | None =
     n = X.shape[0]
     _check_int("kmeans_plusplus", "k", k, 1)
     if k > n:
-        raise ValueError(f"kmeans_plusplus: argument 'k' = {k} exceeds the number of points N = {n}")
+        raise ValueError(
+            f"kmeans_plusplus: argument 'k' = {k} exceeds the number of points N = {n}"
+        )
     first = torch.randint(n, (1,), generator=generator).item()
     centres = [X[first]]
     d2 = pairwise_sq_distances(X, X[first : first + 1]).squeeze(1)
     for _ in range(1, k):
         total = d2.sum()
-        if total <= 0:   # all remaining points coincide with centres: pick uniformly
+        if total <= 0:  # all remaining points coincide with centres: pick uniformly
             idx = torch.randint(n, (1,), generator=generator).item()
         else:
             idx = torch.multinomial(d2 / total, 1, generator=generator).item()
@@ -202,12 +208,16 @@ def extract_patches(images: torch.Tensor, size: int, stride: int = 1) -> torch.T
     check_ndim("extract_patches", "images", images, (3, 4), "(N, H, W) or (N, C, H, W)")
     x = images.unsqueeze(1) if images.ndim == 3 else images
     if size > min(x.shape[-2:]):
-        raise ValueError(f"extract_patches: 'size' = {size} exceeds the image size {tuple(x.shape[-2:])}")
+        raise ValueError(
+            f"extract_patches: 'size' = {size} exceeds the image size {tuple(x.shape[-2:])}"
+        )
     return F.unfold(x, kernel_size=size, stride=stride).transpose(1, 2)
 
 
 def normalize_patches(P: torch.Tensor, eps: float) -> torch.Tensor:
-    r"""Per-patch contrast normalisation :math:`(\vx - \bar x)/\sqrt{\Var(\vx) + \epsilon}` over the last dim.
+    r"""Per-patch contrast normalisation :math:`(\vx - \bar x)/\sqrt{\Var(\vx) + \epsilon}`.
+
+    The mean and variance are taken over the last dimension.
 
     ``Var`` is the unbiased sample variance of the patch's entries.
 
@@ -225,9 +235,12 @@ def normalize_patches(P: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def zca_whitening(P: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Mean and ZCA matrix :math:`\mathbf{W} = \mathbf{V}(\mathbf{\Lambda} + \epsilon\mathbf{I})^{-1/2}\mathbf{V}^\top`.
+    r"""Mean and ZCA whitening matrix of the rows of ``P``.
 
-    With the covariance :math:`\mathbf{\Sigma} = \mathbf{V}\mathbf{\Lambda}\mathbf{V}^\top` of the rows of
+    :math:`\mathbf{W} = \mathbf{V}(\mathbf{\Lambda} + \epsilon\mathbf{I})^{-1/2}\mathbf{V}^\top`.
+
+    With the covariance
+    :math:`\mathbf{\Sigma} = \mathbf{V}\mathbf{\Lambda}\mathbf{V}^\top` of the rows of
     ``P`` (shape ``(N, D)``), whitened data are :math:`(\vx - \bar{\vx})\mathbf{W}`; with
     :math:`\epsilon = 0` their covariance is the identity.
 
@@ -259,7 +272,9 @@ def zca_whitening(P: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tens
 
 
 def triangle_activation(X: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
-    r"""Triangle encoding :math:`f_j = \max\{0, \mu(\vz) - z_j\}`, :math:`z_j = \lVert\vx - \mathbf{c}_j\rVert`.
+    r"""Triangle encoding :math:`f_j = \max\{0, \mu(\vz) - z_j\}`.
+
+    Here :math:`z_j = \lVert\vx - \mathbf{c}_j\rVert` and :math:`\mu(\vz)` is their mean.
 
     About half of the :math:`k` features are zero: those of centroids farther
     than average.
@@ -340,14 +355,23 @@ class KMeansFeatures:
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
     >>> images = torch.rand(20, 12, 12, generator=g)
-    >>> km = KMeansFeatures(n_clusters=8, patch_size=4, n_patches=500, iters=5).fit(images, generator=g)
+    >>> km = KMeansFeatures(n_clusters=8, patch_size=4, n_patches=500, iters=5)
+    >>> km = km.fit(images, generator=g)
     >>> km.transform(images).shape
     torch.Size([20, 32])
     """
 
-    def __init__(self, n_clusters: int = 400, patch_size: int = 6, n_patches: int = 100_000,
-                 stride: int = 1, norm_eps: float = 10 / 255**2, zca_eps: float = 0.1,
-                 iters: int = 30, batch_size: int = 200):
+    def __init__(
+        self,
+        n_clusters: int = 400,
+        patch_size: int = 6,
+        n_patches: int = 100_000,
+        stride: int = 1,
+        norm_eps: float = 10 / 255**2,
+        zca_eps: float = 0.1,
+        iters: int = 30,
+        batch_size: int = 200,
+    ):
         fn = "KMeansFeatures"
         self.n_clusters = _check_int(fn, "n_clusters", n_clusters, 1)
         self.patch_size = _check_int(fn, "patch_size", patch_size, 1)
@@ -364,7 +388,9 @@ class KMeansFeatures:
         check_ndim(f"KMeansFeatures.{fn}", "images", images, (3, 4), "(N, H, W) or (N, C, H, W)")
         return images.unsqueeze(1) if images.ndim == 3 else images
 
-    def fit(self, images: torch.Tensor, generator: torch.Generator | None = None) -> KMeansFeatures:
+    def fit(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> KMeansFeatures:
         """Learn the normalisation, whitening and centroids from random patches of ``images``."""
         x = self._images("fit", images)
         N, Cc, H, W = x.shape
@@ -375,15 +401,16 @@ class KMeansFeatures:
         r = torch.randint(H - w + 1, (self.n_patches,), generator=generator)
         c = torch.randint(W - w + 1, (self.n_patches,), generator=generator)
         offs = torch.arange(w)
-        rows = (r[:, None] + offs)[:, :, None]                     # (P, w, 1)
-        cols = (c[:, None] + offs)[:, None, :]                     # (P, 1, w)
-        patches = x[n[:, None, None], :, rows, cols]               # (P, w, w, C)
+        rows = (r[:, None] + offs)[:, :, None]  # (P, w, 1)
+        cols = (c[:, None] + offs)[:, None, :]  # (P, 1, w)
+        patches = x[n[:, None, None], :, rows, cols]  # (P, w, w, C)
         patches = patches.permute(0, 3, 1, 2).reshape(self.n_patches, Cc * w * w)
         patches = normalize_patches(patches, self.norm_eps)
         self.mean_, self.whitening_ = zca_whitening(patches, self.zca_eps)
         white = (patches - self.mean_) @ self.whitening_
-        self.centroids_, _, self.objective_ = kmeans(white, self.n_clusters, self.iters,
-                                                     generator=generator)
+        self.centroids_, _, self.objective_ = kmeans(
+            white, self.n_clusters, self.iters, generator=generator
+        )
         return self
 
     @torch.no_grad()
@@ -398,11 +425,11 @@ class KMeansFeatures:
         out = []
         for start in range(0, N, self.batch_size):
             xb = x[start : start + self.batch_size]
-            P = extract_patches(xb, w, s)                                  # (B, L, D)
+            P = extract_patches(xb, w, s)  # (B, L, D)
             B, L, D = P.shape
             P = normalize_patches(P.reshape(B * L, D), self.norm_eps)
             P = (P - self.mean_) @ self.whitening_
-            f = triangle_activation(P, self.centroids_)                    # (B*L, k)
+            f = triangle_activation(P, self.centroids_)  # (B*L, k)
             maps = f.view(B, h_out, w_out, -1).permute(0, 3, 1, 2)
             out.append(quadrant_pool(maps))
         return torch.cat(out)

@@ -92,9 +92,12 @@ def lecun_normal_(tensor: torch.Tensor, generator: torch.Generator | None = None
     return _normal_("lecun_normal_", tensor, math.sqrt(1.0 / fan_in), generator)
 
 
-def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Fill with :math:`\mathcal{N}(0, g^2 \cdot 2/(n_{\text{in}} + n_{\text{out}}))` (Glorot and Bengio, 2010).
+def xavier_normal_(
+    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Fill with :math:`\mathcal{N}(0, g^2 \cdot 2/(n_{\text{in}} + n_{\text{out}}))`.
+
+    Glorot (Xavier) initialization (Glorot and Bengio, 2010) with gain :math:`g`.
 
     Examples
     --------
@@ -105,12 +108,17 @@ def xavier_normal_(tensor: torch.Tensor, gain: float = 1.0,
     """
     gain = check_real("xavier_normal_", "gain", gain, low=0.0, low_open=True)
     fan_in, fan_out = fans(tensor)
-    return _normal_("xavier_normal_", tensor, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+    return _normal_(
+        "xavier_normal_", tensor, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator
+    )
 
 
-def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Fill with :math:`U(-a, a)`, :math:`a = g\sqrt{6/(n_{\text{in}} + n_{\text{out}})}` (Glorot and Bengio, 2010).
+def xavier_uniform_(
+    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Fill with :math:`U(-a, a)`, :math:`a = g\sqrt{6/(n_{\text{in}} + n_{\text{out}})}`.
+
+    Glorot (Xavier) initialization (Glorot and Bengio, 2010) with gain :math:`g`.
 
     The variance is :math:`a^2/3 = g^2 \cdot 2/(n_{\text{in}} + n_{\text{out}})`.
 
@@ -123,7 +131,9 @@ def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0,
     """
     gain = check_real("xavier_uniform_", "gain", gain, low=0.0, low_open=True)
     fan_in, fan_out = fans(tensor)
-    return _uniform_("xavier_uniform_", tensor, gain * math.sqrt(6.0 / (fan_in + fan_out)), generator)
+    return _uniform_(
+        "xavier_uniform_", tensor, gain * math.sqrt(6.0 / (fan_in + fan_out)), generator
+    )
 
 
 def _fan(fn: str, tensor, mode: str) -> int:
@@ -133,8 +143,9 @@ def _fan(fn: str, tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def he_normal_(tensor: torch.Tensor, mode: str = "fan_in",
-               generator: torch.Generator | None = None) -> torch.Tensor:
+def he_normal_(
+    tensor: torch.Tensor, mode: str = "fan_in", generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Fill with :math:`\mathcal{N}(0, 2/n)` for ReLU networks (He et al., 2015).
 
     ``mode="fan_in"`` (:math:`n = n_{\text{in}}`) keeps the forward variance;
@@ -151,8 +162,9 @@ def he_normal_(tensor: torch.Tensor, mode: str = "fan_in",
     return _normal_("he_normal_", tensor, math.sqrt(2.0 / n), generator)
 
 
-def he_uniform_(tensor: torch.Tensor, mode: str = "fan_in",
-                generator: torch.Generator | None = None) -> torch.Tensor:
+def he_uniform_(
+    tensor: torch.Tensor, mode: str = "fan_in", generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Fill with :math:`U(-a, a)`, :math:`a = \sqrt{6/n}`, variance :math:`2/n` (He et al., 2015).
 
     Examples
@@ -175,8 +187,9 @@ _SCHEMES = {
 }
 
 
-def initialize_(model: torch.nn.Module, scheme: str | Callable,
-                generator: torch.Generator | None = None) -> torch.nn.Module:
+def initialize_(
+    model: torch.nn.Module, scheme: str | Callable, generator: torch.Generator | None = None
+) -> torch.nn.Module:
     """Initialize every ``Linear`` and ``Conv*d`` weight of ``model`` in place; zero their biases.
 
     Parameters
@@ -204,12 +217,17 @@ def initialize_(model: torch.nn.Module, scheme: str | Callable,
     """
     if isinstance(scheme, str):
         if scheme not in _SCHEMES:
-            raise ValueError(f"initialize_: argument 'scheme' must be one of {sorted(_SCHEMES)}, got {scheme!r}")
+            raise ValueError(
+                f"initialize_: argument 'scheme' must be one of {sorted(_SCHEMES)}, got {scheme!r}"
+            )
         fn = _SCHEMES[scheme]
     elif callable(scheme):
         fn = scheme
     else:
-        raise TypeError(f"initialize_: argument 'scheme' must be a str or callable, got {type(scheme).__name__}")
+        raise TypeError(
+            "initialize_: argument 'scheme' must be a str or callable, "
+            f"got {type(scheme).__name__}"
+        )
     layers = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
     for module in model.modules():
         if isinstance(module, layers):
@@ -221,12 +239,16 @@ def initialize_(model: torch.nn.Module, scheme: str | Callable,
 
 
 def _param_layers(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    return [(name, m) for name, m in model.named_modules()
-            if len(list(m.children())) == 0 and any(True for _ in m.parameters(recurse=False))]
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if len(list(m.children())) == 0 and any(True for _ in m.parameters(recurse=False))
+    ]
 
 
-def warm_start(target: torch.nn.Module, source: torch.nn.Module,
-               pairs: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+def warm_start(
+    target: torch.nn.Module, source: torch.nn.Module, pairs: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
     """Copy the parameters of layers of a trained (shallower) network into a deeper one.
 
     In the style of Simonyan and Zisserman (2015): the deeper network's first
@@ -258,9 +280,9 @@ def warm_start(target: torch.nn.Module, source: torch.nn.Module,
     Examples
     --------
     >>> import torch
-    >>> shallow = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
-    >>> deep = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
-    ...                            torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    >>> from torch.nn import Linear, ReLU, Sequential
+    >>> shallow = Sequential(Linear(4, 8), ReLU(), Linear(8, 2))
+    >>> deep = Sequential(Linear(4, 8), ReLU(), Linear(8, 8), ReLU(), Linear(8, 2))
     >>> warm_start(deep, shallow)
     [('0', '0'), ('4', '2')]
     >>> torch.equal(deep[4].weight, shallow[2].weight)
@@ -279,7 +301,9 @@ def warm_start(target: torch.nn.Module, source: torch.nn.Module,
         pairs = list(zip(t_names[: k - 1], s_names[: k - 1])) + [(t_names[-1], s_names[-1])]
     for t_name, s_name in pairs:
         if t_name not in tgt_layers or s_name not in src_layers:
-            raise ValueError(f"warm_start: no parameterised layer {t_name!r} in target or {s_name!r} in source")
+            raise ValueError(
+                f"warm_start: no parameterised layer {t_name!r} in target or {s_name!r} in source"
+            )
         t_params = dict(tgt_layers[t_name].named_parameters(recurse=False))
         s_params = dict(src_layers[s_name].named_parameters(recurse=False))
         if t_params.keys() != s_params.keys() or any(

@@ -96,7 +96,7 @@ def softmax_dropout_ensemble(W: torch.Tensor, b: torch.Tensor, x: torch.Tensor, 
             f"got {tuple(W.shape)}, {tuple(b.shape)}, {tuple(x.shape)}"
         )
     masks, probs = dropout_masks(x.shape[0], p, dtype=W.dtype)
-    log_s = torch.log_softmax((masks * x) @ W.T + b, dim=1)        # (2^D, C)
+    log_s = torch.log_softmax((masks * x) @ W.T + b, dim=1)  # (2^D, C)
     arithmetic = (probs[:, None] * log_s.exp()).sum(0)
     geometric = torch.softmax((probs[:, None] * log_s).sum(0), dim=0)
     return arithmetic, geometric
@@ -142,7 +142,9 @@ def mc_dropout_predict(
     from dlbook.nn import Dropout
 
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"mc_dropout_predict: argument 'n_samples' must be an int >= 1, got {n_samples!r}")
+        raise ValueError(
+            f"mc_dropout_predict: argument 'n_samples' must be an int >= 1, got {n_samples!r}"
+        )
     was_training = model.training
     model.eval()
     saved = []

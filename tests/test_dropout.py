@@ -40,15 +40,20 @@ def test_backward_uses_the_same_mask():
 def test_mean_and_variance(p, inverted):
     """On x = 1: inverted has mean 1, variance p/q; standard has mean q, variance pq."""
     n = 1_000_000
-    y = dropout(torch.ones(n, dtype=torch.float64), p, inverted=inverted,
-                generator=torch.Generator().manual_seed(0))
+    y = dropout(
+        torch.ones(n, dtype=torch.float64),
+        p,
+        inverted=inverted,
+        generator=torch.Generator().manual_seed(0),
+    )
     q = 1 - p
     mean, var = (1.0, p / q) if inverted else (q, p * q)
     assert abs(y.mean().item() - mean) < 5 * (var / n) ** 0.5
     assert abs(y.var().item() - var) < 0.01 * var
     # evaluation output equals the training expectation
-    assert dropout(torch.ones(1, dtype=torch.float64), p, training=False,
-                   inverted=inverted).item() == pytest.approx(mean)
+    assert dropout(
+        torch.ones(1, dtype=torch.float64), p, training=False, inverted=inverted
+    ).item() == pytest.approx(mean)
 
 
 def test_p_zero_is_identity_and_seed_reproducible():

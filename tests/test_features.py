@@ -9,7 +9,7 @@ from dlbook import features as K
 def _blobs(seed=0, k=5, per=200, d=3, spread=0.05):
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(k, d, generator=g, dtype=torch.float64) * 10
-    X = (centres[:, None, :] + spread * torch.randn(k, per, d, generator=g, dtype=torch.float64))
+    X = centres[:, None, :] + spread * torch.randn(k, per, d, generator=g, dtype=torch.float64)
     y = torch.arange(k).repeat_interleave(per)
     return X.reshape(-1, d), y, centres
 
@@ -36,7 +36,10 @@ def test_kmeans_plusplus_distinct_and_seeded():
 
 def test_pairwise_distances_match_cdist():
     g = torch.Generator().manual_seed(0)
-    X, C = torch.randn(50, 7, generator=g, dtype=torch.float64), torch.randn(9, 7, generator=g, dtype=torch.float64)
+    X, C = (
+        torch.randn(50, 7, generator=g, dtype=torch.float64),
+        torch.randn(9, 7, generator=g, dtype=torch.float64),
+    )
     torch.testing.assert_close(K.pairwise_sq_distances(X, C), torch.cdist(X, C) ** 2)
 
 
@@ -44,15 +47,19 @@ def test_patches_normalize_whiten():
     x = torch.rand(3, 2, 8, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     P = K.extract_patches(x, 3, 1)
     assert P.shape == (3, 6 * 7, 2 * 9)
-    torch.testing.assert_close(P[1, 7 + 2], x[1, :, 1:4, 2:5].reshape(-1))   # row 1, col 2
+    torch.testing.assert_close(P[1, 7 + 2], x[1, :, 1:4, 2:5].reshape(-1))  # row 1, col 2
     Pn = K.normalize_patches(P.reshape(-1, 18), 0.0)
-    torch.testing.assert_close(Pn.mean(1), torch.zeros(len(Pn), dtype=torch.float64), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        Pn.mean(1), torch.zeros(len(Pn), dtype=torch.float64), atol=1e-12, rtol=0
+    )
     torch.testing.assert_close(Pn.var(1), torch.ones(len(Pn), dtype=torch.float64))
     g = torch.Generator().manual_seed(1)
     A = torch.randn(4, 4, generator=g, dtype=torch.float64)
     Z = torch.randn(20000, 4, generator=g, dtype=torch.float64) @ A
     mu, W = K.zca_whitening(Z, 0.0)
-    torch.testing.assert_close(torch.cov(((Z - mu) @ W).T), torch.eye(4, dtype=torch.float64), atol=1e-8, rtol=0)
+    torch.testing.assert_close(
+        torch.cov(((Z - mu) @ W).T), torch.eye(4, dtype=torch.float64), atol=1e-8, rtol=0
+    )
     torch.testing.assert_close(W, W.T)
 
 
@@ -78,7 +85,7 @@ def test_kmeans_features_end_to_end():
     assert F1.shape == (30, 40) and (F1 >= 0).all()
     km2 = K.KMeansFeatures(n_clusters=10, patch_size=5, n_patches=2000, iters=10, batch_size=7)
     F2 = km2.fit_transform(imgs, generator=torch.Generator().manual_seed(1))
-    torch.testing.assert_close(F1, F2)   # same seed, different batching: same features
+    torch.testing.assert_close(F1, F2)  # same seed, different batching: same features
     assert km.transform(imgs[:3, 0]).shape == (3, 40)
 
 

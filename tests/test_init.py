@@ -74,7 +74,9 @@ def test_bad_arguments():
 
 
 def test_initialize_model():
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.Flatten(), torch.nn.Linear(8 * 26 * 26, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3), torch.nn.Flatten(), torch.nn.Linear(8 * 26 * 26, 10)
+    )
     init.initialize_(net, "xavier_uniform", generator=_g())
     assert net[0].bias.abs().sum() == 0 and net[2].bias.abs().sum() == 0
     assert net[2].weight.abs().max() <= math.sqrt(6 / (8 * 26 * 26 + 10))
@@ -82,12 +84,19 @@ def test_initialize_model():
 
 def test_warm_start_copies_and_checks_shapes():
     shallow = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
-    deep = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
-                               torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    deep = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 2),
+    )
     middle = deep[2].weight.detach().clone()
     pairs = init.warm_start(deep, shallow)
     assert pairs == [("0", "0"), ("4", "2")]
-    assert torch.equal(deep[0].weight, shallow[0].weight) and torch.equal(deep[4].bias, shallow[2].bias)
+    assert torch.equal(deep[0].weight, shallow[0].weight) and torch.equal(
+        deep[4].bias, shallow[2].bias
+    )
     assert torch.equal(deep[2].weight, middle)
     # with an identity middle layer, the deep ReLU net computes the shallow one exactly
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Tests of dlbook.optim: momentum and Nesterov against torch.optim.SGD, ISTA/FISTA against sklearn."""
+"""Tests of dlbook.optim: momentum/Nesterov against torch.optim.SGD, ISTA/FISTA against sklearn."""
 
 import math
 
@@ -64,8 +64,9 @@ def test_momentum_zero_is_gradient_descent():
 def test_nesterov_parameter_matches_sgd_nesterov(wd):
     A, b, x0 = _quadratic(1)
     _, _, ours = _run(Nesterov, x0, A, b, 50, lr=0.05, momentum=0.9, weight_decay=wd)
-    _, _, ref = _run(torch.optim.SGD, x0, A, b, 50, lr=0.05, momentum=0.9, nesterov=True,
-                     weight_decay=wd)
+    _, _, ref = _run(
+        torch.optim.SGD, x0, A, b, 50, lr=0.05, momentum=0.9, nesterov=True, weight_decay=wd
+    )
     for a, r in zip(ours, ref):
         torch.testing.assert_close(a, r, rtol=1e-12, atol=1e-12)
 
@@ -95,8 +96,15 @@ def test_optimizers_converge_on_quadratic():
         assert torch.allclose(x.detach(), x_star, atol=1e-8)
 
 
-@pytest.mark.parametrize("kw", [dict(lr=0.0, momentum=0.9), dict(lr=0.1, momentum=1.0),
-                                dict(lr=0.1, momentum=-0.1), dict(lr=0.1, momentum=0.5, weight_decay=-1)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(lr=0.0, momentum=0.9),
+        dict(lr=0.1, momentum=1.0),
+        dict(lr=0.1, momentum=-0.1),
+        dict(lr=0.1, momentum=0.5, weight_decay=-1),
+    ],
+)
 def test_bad_hyperparameters(kw):
     for cls in (Momentum, Nesterov):
         with pytest.raises(ValueError, match=cls.__name__):
@@ -150,7 +158,9 @@ def test_ista_fista_reach_sklearn_lasso(accelerated):
     Lasso = pytest.importorskip("sklearn.linear_model").Lasso
     X, y, alpha = _lasso_problem()
     n = X.shape[0]
-    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=100_000).fit(X.numpy(), y.numpy())
+    ref = Lasso(alpha=alpha, fit_intercept=False, tol=1e-14, max_iter=100_000).fit(
+        X.numpy(), y.numpy()
+    )
     w_ref = torch.from_numpy(ref.coef_)
     L = torch.linalg.eigvalsh(X.T @ X / n).max().item()
     w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
@@ -174,14 +184,16 @@ def test_fista_sequence_and_projection():
         opt.step()
         s = (1 + math.sqrt(1 + 4 * s * s)) / 2
         assert opt.state[x]["s"] == pytest.approx(s)
-    torch.testing.assert_close(opt.iterate(x), torch.tensor([1.0, 0.5], dtype=torch.float64),
-                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        opt.iterate(x), torch.tensor([1.0, 0.5], dtype=torch.float64), atol=1e-6, rtol=0
+    )
     assert opt.iterate(x).abs().max() <= 1.0
 
 
 @pytest.mark.parametrize("kappa", [10.0, 100.0, 1000.0])
 def test_tuned_rates_match_spectral_radius(kappa):
     from dlbook.optim import convergence_rate, tuned_hyperparameters
+
     eigs = torch.linspace(1.0, kappa, 101, dtype=torch.float64)
     for method in ("gd", "momentum", "nesterov"):
         lr, mu, rho = tuned_hyperparameters(method, kappa, 1.0)
@@ -190,8 +202,9 @@ def test_tuned_rates_match_spectral_radius(kappa):
 
 @pytest.mark.parametrize("method,cls", [("momentum", Momentum), ("nesterov", Nesterov)])
 def test_predicted_rate_matches_optimizer(method, cls):
-    """The error of the real optimizer shrinks at the predicted rate (up to a polynomial factor)."""
+    """The real optimizer's error shrinks at the predicted rate (up to a polynomial factor)."""
     from dlbook.optim import tuned_hyperparameters
+
     A = torch.diag(torch.tensor([1.0, 3.0, 10.0, 30.0, 100.0], dtype=torch.float64))
     b = torch.zeros(5, dtype=torch.float64)
     lr, mu, rho = tuned_hyperparameters(method, 100.0, 1.0)
@@ -202,5 +215,6 @@ def test_predicted_rate_matches_optimizer(method, cls):
 
 def test_analysis_bad_method():
     from dlbook.optim import iteration_matrix
+
     with pytest.raises(ValueError, match="method"):
         iteration_matrix("adam", 0.1, 0.9, 1.0)

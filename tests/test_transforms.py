@@ -1,4 +1,5 @@
-"""Tests of dlbook.data.transforms: shapes, ranges, seeds, identity at zero strength, exact maps."""
+"""Tests of dlbook.data.transforms: shapes, ranges, seeds, identity at zero strength, exact maps.
+"""
 
 import pytest
 import torch
@@ -44,10 +45,14 @@ def test_identity_at_zero_strength(dtype, atol):
 def test_exact_rotation_and_translation():
     x = _images((3, 1, 8, 8), torch.float64)
     theta = T.affine_matrix(3, (8, 8), rotation=90.0, dtype=torch.float64)
-    torch.testing.assert_close(T.warp_affine(x, theta), torch.rot90(x, -1, (-2, -1)), atol=1e-12, rtol=0)
-    shifted = T.warp_affine(x, T.affine_matrix(3, (8, 8), translation=(2.0, -1.0), dtype=torch.float64))
+    torch.testing.assert_close(
+        T.warp_affine(x, theta), torch.rot90(x, -1, (-2, -1)), atol=1e-12, rtol=0
+    )
+    shifted = T.warp_affine(
+        x, T.affine_matrix(3, (8, 8), translation=(2.0, -1.0), dtype=torch.float64)
+    )
     expected = torch.zeros_like(x)
-    expected[..., :7, 2:] = x[..., 1:, :6]      # right by 2, up by 1, zeros enter
+    expected[..., :7, 2:] = x[..., 1:, :6]  # right by 2, up by 1, zeros enter
     torch.testing.assert_close(shifted, expected, atol=1e-12, rtol=0)
 
 

@@ -55,8 +55,10 @@ def _param(fn: str, name: str, value, n: int, dtype) -> torch.Tensor:
     if t.ndim == 0:
         t = t.expand(n)
     if t.shape != (n,):
-        raise ValueError(f"{fn}: argument '{name}' must be a number or have shape (N,) = ({n},), "
-                         f"got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{fn}: argument '{name}' must be a number or have shape (N,) = ({n},), "
+            f"got shape {tuple(t.shape)}"
+        )
     return t
 
 
@@ -125,7 +127,9 @@ def affine_matrix(
     if t.ndim == 1:
         t = t.expand(n, 2)
     if t.shape != (n, 2):
-        raise ValueError(f"{fn}: argument 'translation' must have shape (2,) or (N, 2), got {tuple(t.shape)}")
+        raise ValueError(
+            f"{fn}: argument 'translation' must have shape (2,) or (N, 2), got {tuple(t.shape)}"
+        )
     c, si = torch.cos(rot), torch.sin(rot)
     R = torch.stack([torch.stack([c, -si], -1), torch.stack([si, c], -1)], -2)
     Sh = torch.zeros(n, 2, 2, dtype=dtype)
@@ -137,7 +141,7 @@ def affine_matrix(
     # pixels -> normalised coordinates (align_corners=False: the image spans [-1, 1])
     t_norm = torch.stack([2 * t[:, 0] / W, 2 * t[:, 1] / H], -1)
     M_inv = torch.linalg.inv(M)
-    offset = -(M_inv @ t_norm.unsqueeze(-1)) + 0.0   # + 0.0 turns -0.0 into 0.0
+    offset = -(M_inv @ t_norm.unsqueeze(-1)) + 0.0  # + 0.0 turns -0.0 into 0.0
     return torch.cat([M_inv, offset], dim=2)
 
 
@@ -155,8 +159,10 @@ def warp_affine(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     x, squeeze = _as4d("warp_affine", images)
     check_floating("warp_affine", "theta", theta)
     if theta.shape != (x.shape[0], 2, 3):
-        raise ValueError(f"warp_affine: argument 'theta' must have shape (N, 2, 3) = ({x.shape[0]}, 2, 3), "
-                         f"got {tuple(theta.shape)}")
+        raise ValueError(
+            f"warp_affine: argument 'theta' must have shape (N, 2, 3) = ({x.shape[0]}, 2, 3), "
+            f"got {tuple(theta.shape)}"
+        )
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.squeeze(1) if squeeze else out
@@ -169,8 +175,14 @@ def _gaussian_kernel(sigma: float, dtype) -> torch.Tensor:
     return k / k.sum()
 
 
-def elastic_field(n: int, size: tuple[int, int], alpha: float, sigma: float,
-                  generator: torch.Generator | None = None, dtype=torch.float32) -> torch.Tensor:
+def elastic_field(
+    n: int,
+    size: tuple[int, int],
+    alpha: float,
+    sigma: float,
+    generator: torch.Generator | None = None,
+    dtype=torch.float32,
+) -> torch.Tensor:
     r"""Random smooth displacement fields, in pixels (Simard et al., 2003).
 
     Each component of the displacement is drawn independently per pixel from
@@ -203,7 +215,7 @@ def elastic_field(n: int, size: tuple[int, int], alpha: float, sigma: float,
 
 
 def warp_displacement(images: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
-    """Sample each output pixel at its own position plus ``displacement`` (pixels, ``(N, H, W, 2)``).
+    """Sample each output pixel at its position plus ``displacement`` (pixels, ``(N, H, W, 2)``).
 
     Examples
     --------
@@ -216,8 +228,10 @@ def warp_displacement(images: torch.Tensor, displacement: torch.Tensor) -> torch
     N, _, H, W = x.shape
     check_floating("warp_displacement", "displacement", displacement)
     if displacement.shape != (N, H, W, 2):
-        raise ValueError(f"warp_displacement: argument 'displacement' must have shape (N, H, W, 2) = "
-                         f"({N}, {H}, {W}, 2), got {tuple(displacement.shape)}")
+        raise ValueError(
+            f"warp_displacement: argument 'displacement' must have shape (N, H, W, 2) = "
+            f"({N}, {H}, {W}, 2), got {tuple(displacement.shape)}"
+        )
     eye = torch.eye(2, 3, dtype=x.dtype).expand(N, 2, 3)
     grid = F.affine_grid(eye, list(x.shape), align_corners=False)
     scale = torch.tensor([2.0 / W, 2.0 / H], dtype=x.dtype)
@@ -266,20 +280,32 @@ class RandomAffine:
     True
     """
 
-    def __init__(self, rotation: float = 0.0, translation: float = 0.0, zoom: float = 0.0,
-                 shear: float = 0.0, stretch: float = 0.0):
+    def __init__(
+        self,
+        rotation: float = 0.0,
+        translation: float = 0.0,
+        zoom: float = 0.0,
+        shear: float = 0.0,
+        stretch: float = 0.0,
+    ):
         self.rotation = check_real("RandomAffine", "rotation", rotation, low=0.0)
         self.translation = check_real("RandomAffine", "translation", translation, low=0.0)
         self.zoom = check_real("RandomAffine", "zoom", zoom, low=0.0, high=1.0, high_open=True)
         self.shear = check_real("RandomAffine", "shear", shear, low=0.0, high=90.0, high_open=True)
         self.stretch = check_real("RandomAffine", "stretch", stretch, low=0.0)
 
-    def sample(self, n: int, size: tuple[int, int], generator: torch.Generator | None = None,
-               dtype=torch.float32) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        size: tuple[int, int],
+        generator: torch.Generator | None = None,
+        dtype=torch.float32,
+    ) -> torch.Tensor:
         """Draw ``n`` sampling matrices, shape ``(N, 2, 3)``."""
-        u = torch.rand(n, 6, generator=generator, dtype=dtype) * 2 - 1     # U(-1, 1)
+        u = torch.rand(n, 6, generator=generator, dtype=dtype) * 2 - 1  # U(-1, 1)
         return affine_matrix(
-            n, size,
+            n,
+            size,
             rotation=self.rotation * u[:, 0],
             translation=self.translation * u[:, 1:3],
             zoom=1 + self.zoom * u[:, 3],
@@ -288,14 +314,18 @@ class RandomAffine:
             dtype=dtype,
         )
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         x, _ = _as4d("RandomAffine", images)
         theta = self.sample(x.shape[0], tuple(x.shape[-2:]), generator, dtype=x.dtype)
         return warp_affine(images, theta)
 
     def __repr__(self) -> str:
-        return (f"RandomAffine(rotation={self.rotation}, translation={self.translation}, "
-                f"zoom={self.zoom}, shear={self.shear}, stretch={self.stretch})")
+        return (
+            f"RandomAffine(rotation={self.rotation}, translation={self.translation}, "
+            f"zoom={self.zoom}, shear={self.shear}, stretch={self.stretch})"
+        )
 
 
 class ElasticDistortion:
@@ -321,7 +351,9 @@ class ElasticDistortion:
         self.alpha = check_real("ElasticDistortion", "alpha", alpha, low=0.0)
         self.sigma = check_real("ElasticDistortion", "sigma", sigma, low=0.0, low_open=True)
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         x, _ = _as4d("ElasticDistortion", images)
         N, _, H, W = x.shape
         d = elastic_field(N, (H, W), self.alpha, self.sigma, generator=generator, dtype=x.dtype)
@@ -349,7 +381,9 @@ class RandomHorizontalFlip:
     def __init__(self, p: float = 0.5):
         self.p = check_real("RandomHorizontalFlip", "p", p, low=0.0, high=1.0)
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         x, _ = _as4d("RandomHorizontalFlip", images)
         flip = torch.rand(x.shape[0], generator=generator) < self.p
         shape = (-1,) + (1,) * (images.ndim - 1)
@@ -374,9 +408,13 @@ class Compose:
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
-                raise TypeError(f"Compose: every transform must be callable, got {type(t).__name__}")
+                raise TypeError(
+                    f"Compose: every transform must be callable, got {type(t).__name__}"
+                )
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         for t in self.transforms:
             images = t(images, generator=generator)
         return images

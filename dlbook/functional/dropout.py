@@ -26,7 +26,10 @@ __all__ = ["dropout", "DropoutFunction"]
 
 
 class DropoutFunction(torch.autograd.Function):
-    r""":math:`y = x \odot \mathbf{s}` for a fixed scaled mask :math:`\mathbf{s}`; backward :math:`g \odot \mathbf{s}`."""
+    r""":math:`y = x \odot \mathbf{s}` for a fixed scaled mask :math:`\mathbf{s}`.
+
+    The backward pass is :math:`\bar x = g \odot \mathbf{s}`.
+    """
 
     @staticmethod
     def forward(ctx, input, scaled_mask):

@@ -11,7 +11,7 @@ __all__ = ["Dropout"]
 
 
 class Dropout(torch.nn.Module):
-    """Dropout layer: :func:`dlbook.functional.dropout` in training mode, deterministic in eval mode.
+    """Dropout layer: :func:`dlbook.functional.dropout` when training, deterministic in eval.
 
     Parameters
     ----------
@@ -33,7 +33,9 @@ class Dropout(torch.nn.Module):
     tensor([0.5000, 0.5000])
     """
 
-    def __init__(self, p: float = 0.5, inverted: bool = True, generator: torch.Generator | None = None):
+    def __init__(
+        self, p: float = 0.5, inverted: bool = True, generator: torch.Generator | None = None
+    ):
         super().__init__()
         self.p = check_real("Dropout", "p", p, low=0.0, high=1.0, high_open=True)
         self.inverted = inverted

@@ -39,7 +39,9 @@ def _method(fn: str, method: str) -> str:
 
 
 def iteration_matrix(method: str, lr: float, momentum: float, eigenvalue: float) -> torch.Tensor:
-    r"""The 2x2 matrix :math:`\mathbf{M}` with :math:`(\theta_{t+1}, v_{t+1}) = \mathbf{M}(\theta_t, v_t)`.
+    r"""The 2x2 iteration matrix of one method along one eigenvector.
+
+    :math:`(\theta_{t+1}, v_{t+1}) = \mathbf{M}(\theta_t, v_t)`.
 
     Parameters
     ----------

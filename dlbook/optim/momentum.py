@@ -9,7 +9,8 @@ velocity :math:`\mathbf{v}` (zero at the start), the two methods are
     \text{momentum:}\quad \mathbf{v} \leftarrow \mu\mathbf{v} - \epsilon\nabla f(\theta),
     \qquad \theta \leftarrow \theta + \mathbf{v},
 
-    \text{Nesterov:}\quad \mathbf{v} \leftarrow \mu\mathbf{v} - \epsilon\nabla f(\theta + \mu\mathbf{v}),
+    \text{Nesterov:}\quad
+    \mathbf{v} \leftarrow \mu\mathbf{v} - \epsilon\nabla f(\theta + \mu\mathbf{v}),
     \qquad \theta \leftarrow \theta + \mathbf{v}.
 
 Nesterov needs the gradient at the *look-ahead point*
@@ -159,15 +160,15 @@ class Nesterov(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad if wd == 0 else p.grad + wd * p   # gradient at phi = theta + mu v
+                g = p.grad if wd == 0 else p.grad + wd * p  # gradient at phi = theta + mu v
                 state = self.state[p]
                 if "velocity" not in state:
                     state["velocity"] = torch.zeros_like(p)
                 v = state["velocity"]
-                theta = p - mu * v                              # undo the look-ahead
-                v.mul_(mu).sub_(lr * g)                         # v <- mu v - lr grad f(theta + mu v)
-                theta.add_(v)                                   # theta <- theta + v
-                p.copy_(theta + mu * v)                         # store the next look-ahead point
+                theta = p - mu * v  # undo the look-ahead
+                v.mul_(mu).sub_(lr * g)  # v <- mu v - lr grad f(theta + mu v)
+                theta.add_(v)  # theta <- theta + v
+                p.copy_(theta + mu * v)  # store the next look-ahead point
         return loss
 
     @torch.no_grad()

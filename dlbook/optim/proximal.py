@@ -9,7 +9,8 @@ operator of :math:`t g` is
     \operatorname{prox}_{t g}(\mathbf{v}) = \arg\min_{\mathbf{x}}
     \Big( g(\mathbf{x}) + \tfrac{1}{2t}\lVert\mathbf{x} - \mathbf{v}\rVert_2^2 \Big).
 
-ISTA iterates :math:`\mathbf{x}_{k} = \operatorname{prox}_{t g}(\mathbf{x}_{k-1} - t\nabla f(\mathbf{x}_{k-1}))`;
+ISTA iterates
+:math:`\mathbf{x}_{k} = \operatorname{prox}_{t g}(\mathbf{x}_{k-1} - t\nabla f(\mathbf{x}_{k-1}))`;
 FISTA (Beck and Teboulle, 2009) takes the same step from an extrapolated point.
 """
 
@@ -61,7 +62,9 @@ def soft_threshold(v: torch.Tensor, threshold: float) -> torch.Tensor:
 
 
 def l1_prox(lam: float) -> Callable[[torch.Tensor, float], torch.Tensor]:
-    r"""Return ``prox(v, step)`` for :math:`g = \lambda\lVert\cdot\rVert_1`: soft-thresholding at :math:`\lambda t`.
+    r"""Return ``prox(v, step)`` for :math:`g = \lambda\lVert\cdot\rVert_1`.
+
+    It soft-thresholds at :math:`\lambda t` (``t`` = ``step``).
 
     Examples
     --------
@@ -127,7 +130,8 @@ class ProximalGradient(torch.optim.Optimizer):
     params : iterable
         Parameters or parameter groups.
     lr : float
-        Step :math:`t > 0`; :math:`t \le 1/L` for an :math:`L`-smooth :math:`f` guarantees convergence.
+        Step :math:`t > 0`; :math:`t \le 1/L` for an :math:`L`-smooth :math:`f`
+        guarantees convergence.
     prox : callable
         ``prox(v, step)`` returns :math:`\operatorname{prox}_{\text{step}\cdot g}(v)`,
         e.g. :func:`l1_prox` or :func:`box_projection`.
@@ -186,4 +190,6 @@ class ProximalGradient(torch.optim.Optimizer):
             if any(q is p for q in group["params"]):
                 x = self.state[p].get("x")
                 return p.detach().clone() if x is None else x.clone()
-        raise ValueError("ProximalGradient.iterate: argument 'p' is not a parameter of this optimizer")
+        raise ValueError(
+            "ProximalGradient.iterate: argument 'p' is not a parameter of this optimizer"
+        )

@@ -65,7 +65,10 @@ F_star = min(F(w_sk), F_fista.min().item(), F_ista.min().item())
 print(f"F(sklearn) - F* = {F(w_sk) - F_star:.1e}")
 print(f"FISTA after {iters} iterations: max |w - w_sklearn| = {(w_fista - w_sk).abs().max():.2e}")
 print(f"ISTA  after {iters} iterations: max |w - w_sklearn| = {(w_ista - w_sk).abs().max():.2e}")
-print(f"nonzero coefficients: sklearn {(w_sk != 0).sum().item()}, FISTA {(w_fista != 0).sum().item()}")
+print(
+    f"nonzero coefficients: sklearn {(w_sk != 0).sum().item()}, "
+    f"FISTA {(w_fista != 0).sum().item()}"
+)
 # 5,000 FISTA iterations reach scikit-learn's solution to 1e-6; the smoke budget stops early.
 assert (w_fista - w_sk).abs().max() < (1e-6 if iters >= 5_000 else 1e-2)
 
@@ -95,4 +98,7 @@ plt.show()
 assert torch.all(F_ista - F_star <= L * R2 / (2 * k) + 1e-12)
 assert torch.all(F_fista - F_star <= 2 * L * R2 / (k + 1) ** 2 + 1e-12)
 for kk in (10, 100, iters):
-    print(f"k = {kk:5d}: ISTA gap {F_ista[kk - 1] - F_star:.2e}, FISTA gap {F_fista[kk - 1] - F_star:.2e}")
+    print(
+        f"k = {kk:5d}: ISTA gap {F_ista[kk - 1] - F_star:.2e}, "
+        f"FISTA gap {F_fista[kk - 1] - F_star:.2e}"
+    )

@@ -69,13 +69,14 @@ for method, (make, lr, mu, rho) in makers.items():
     rows.append(("quadratic", method, lr, mu, k, predicted))
     paths[method] = path
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, ax = plt.subplots(figsize=(7, 3.8))
 u, v = torch.meshgrid(torch.linspace(-10, 10, 200), torch.linspace(-2.5, 2.5, 200), indexing="xy")
-axes[0].contour(u, v, 0.5 * (u**2 + kappa * v**2), levels=15, colors="#808080", linewidths=0.5)
+ax.contour(u, v, 0.5 * (u**2 + kappa * v**2), levels=15, colors="#808080", linewidths=0.5)
 for (method, path), color in zip(paths.items(), PALETTE):
-    axes[0].plot(path[:40, 0], path[:40, 1], "-o", ms=2.5, lw=1, color=color, label=method)
-axes[0].set_title(f"quadratic, $\\kappa$ = {kappa:.0f} (first 40 iterates)")
-axes[0].legend()
+    ax.plot(path[:40, 0], path[:40, 1], "-o", ms=2.5, lw=1, color=color, label=method)
+ax.set_title(f"quadratic, $\\kappa$ = {kappa:.0f} (first 40 iterates)")
+ax.legend()
+plt.show()
 
 # %%
 # The Rosenbrock function
@@ -87,19 +88,29 @@ axes[0].legend()
 # two momentum methods.
 rosen = lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2  # noqa: E731
 r_star = torch.ones(2, dtype=torch.float64)
-r_makers = {"gd": lambda p: Momentum(p, 1e-3, 0.0), "momentum": lambda p: Momentum(p, 1e-3, 0.9),
-            "nesterov": lambda p: Nesterov(p, 1e-3, 0.9)}
+r_makers = {
+    "gd": lambda p: Momentum(p, 1e-3, 0.0),
+    "momentum": lambda p: Momentum(p, 1e-3, 0.9),
+    "nesterov": lambda p: Nesterov(p, 1e-3, 0.9),
+}
 r_tol = 1e-4
+fig, ax = plt.subplots(figsize=(7, 4.5))
 for (method, make), color in zip(r_makers.items(), PALETTE):
     path, k = run(make, rosen, [-1.5, 2.0], r_star, r_tol, max_iter)
     rows.append(("Rosenbrock", method, 1e-3, 0.0 if method == "gd" else 0.9, k, float("nan")))
-    axes[1].plot(path[:, 0], path[:, 1], "-", lw=1, color=color, label=method)
+    ax.plot(path[:, 0], path[:, 1], "-", lw=1, color=color, label=method)
 x, y = torch.meshgrid(torch.linspace(-2, 2, 300), torch.linspace(-1, 3, 300), indexing="xy")
-axes[1].contour(x, y, (1 - x) ** 2 + 100 * (y - x**2) ** 2, levels=torch.logspace(-1, 3.5, 14),
-                colors="#808080", linewidths=0.5)
-axes[1].plot([1], [1], "*", ms=10, color=PALETTE[5])
-axes[1].set_title("Rosenbrock (whole path)")
-axes[1].legend()
+ax.contour(
+    x,
+    y,
+    (1 - x) ** 2 + 100 * (y - x**2) ** 2,
+    levels=torch.logspace(-1, 3.5, 14),
+    colors="#808080",
+    linewidths=0.5,
+)
+ax.plot([1], [1], "*", ms=10, color=PALETTE[5])
+ax.set_title("Rosenbrock (whole path, minimum at the star)")
+ax.legend()
 plt.show()
 
 # %%

@@ -37,10 +37,12 @@ rows = {
     "stretch ±0.3": T.RandomAffine(stretch=0.3),
     "elastic α=34, σ=4": T.ElasticDistortion(alpha=34, sigma=4),
     "elastic α=8, σ=1": T.ElasticDistortion(alpha=8, sigma=1),
-    "all combined": T.Compose([
-        T.RandomAffine(rotation=10, translation=2, zoom=0.1, shear=10, stretch=0.2),
-        T.ElasticDistortion(alpha=20, sigma=4),
-    ]),
+    "all combined": T.Compose(
+        [
+            T.RandomAffine(rotation=10, translation=2, zoom=0.1, shear=10, stretch=0.2),
+            T.ElasticDistortion(alpha=20, sigma=4),
+        ]
+    ),
 }
 fig, axes = plt.subplots(len(rows), 8, figsize=(8, 1.05 * len(rows)))
 for r, (name, aug) in enumerate(rows.items()):
@@ -84,5 +86,7 @@ aug = rows["all combined"]
 start = time.perf_counter()
 out = aug(batch, torch.Generator().manual_seed(1))
 seconds = time.perf_counter() - start
-print(f"affine + elastic on {n} images: {seconds:.2f} s ({n / seconds:,.0f} images/s, "
-      f"{torch.get_num_threads()} threads)")
+print(
+    f"affine + elastic on {n} images: {seconds:.2f} s ({n / seconds:,.0f} images/s, "
+    f"{torch.get_num_threads()} threads)"
+)

@@ -44,16 +44,32 @@ X_test = test_images[:n_test].reshape(n_test, -1).float() / 255.0
 test_labels = test_labels[:n_test]
 
 model = torch.nn.Sequential(
-    Dropout(0.2), torch.nn.Linear(784, hidden), torch.nn.ReLU(),
-    Dropout(0.5), torch.nn.Linear(hidden, hidden), torch.nn.ReLU(),
-    Dropout(0.5), torch.nn.Linear(hidden, 10),
+    Dropout(0.2),
+    torch.nn.Linear(784, hidden),
+    torch.nn.ReLU(),
+    Dropout(0.5),
+    torch.nn.Linear(hidden, hidden),
+    torch.nn.ReLU(),
+    Dropout(0.5),
+    torch.nn.Linear(hidden, 10),
 )
 opt = Nesterov(model.parameters(), lr=0.05, momentum=0.9)
-history = fit(model, cross_entropy, opt, (X, y), epochs=epochs, batch_size=100,
-              val=(X_test, test_labels), metrics={"accuracy": accuracy}, generator=generator,
-              device=torch.device("cpu"))
-print(f"budget={get_budget()}: {n_train} images, {epochs} epochs, hidden width {hidden}, "
-      f"{history.seconds:.1f} s")
+history = fit(
+    model,
+    cross_entropy,
+    opt,
+    (X, y),
+    epochs=epochs,
+    batch_size=100,
+    val=(X_test, test_labels),
+    metrics={"accuracy": accuracy},
+    generator=generator,
+    device=torch.device("cpu"),
+)
+print(
+    f"budget={get_budget()}: {n_train} images, {epochs} epochs, hidden width {hidden}, "
+    f"{history.seconds:.1f} s"
+)
 
 # %%
 # Weight scaling and Monte-Carlo averages
@@ -80,8 +96,10 @@ for K in Ks:
         nlls.append(torch.nn.functional.nll_loss(p_mc.clamp_min(1e-12).log(), test_labels).item())
         gaps.append((p_mc - p_scaled).abs().sum(1).mean().item() / 2)
     rows.append((K, sum(accs) / seeds, sum(nlls) / seeds, sum(gaps) / seeds))
-    print(f"K = {K:3d}: MC accuracy {rows[-1][1]:.4f}, NLL {rows[-1][2]:.4f}, "
-          f"mean total-variation distance to weight scaling {rows[-1][3]:.4f}")
+    print(
+        f"K = {K:3d}: MC accuracy {rows[-1][1]:.4f}, NLL {rows[-1][2]:.4f}, "
+        f"mean total-variation distance to weight scaling {rows[-1][3]:.4f}"
+    )
 
 # %%
 # The figure plots the three quantities against :math:`K`, with weight
@@ -101,12 +119,13 @@ axes[0].set_ylabel("test accuracy (%)")
 axes[1].semilogx(Kt, [r[2] for r in rows], "o-")
 axes[1].axhline(nll_scaled, ls="--", color="#808080")
 axes[1].set_ylabel("test NLL")
-axes[2].loglog(Kt, [r[3] for r in rows], "o-")
-axes[2].set_ylabel("mean TV distance to weight scaling")
+axes[2].semilogx(Kt, [r[3] for r in rows], "o-")
+axes[2].set_ylabel("TV distance to weight scaling")
 for ax in axes:
     ax.set_xlabel("thinned networks averaged, $K$")
 axes[0].legend()
 fig.suptitle("Dropout MLP on MNIST: weight scaling vs Monte-Carlo averaging")
+fig.tight_layout()
 plt.show()
 
 assert rows[0][1] < rows[-1][1], "averaging more thinned networks must help"

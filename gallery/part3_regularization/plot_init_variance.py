@@ -66,7 +66,8 @@ results = {(a, s): measure(activations[a], fn) for a in activations for s, fn in
 # right, log scale. The small fixed scale makes both signals vanish
 # geometrically. On ReLU networks LeCun halves the second moment at every
 # layer, while He keeps it flat, as derived. On tanh networks LeCun and
-# Glorot coincide here (square layers, so :math:`1/n_{\text{in}} = 2/(n_{\text{in}}+n_{\text{out}})`),
+# Glorot coincide here (square layers, so
+# :math:`1/n_{\text{in}} = 2/(n_{\text{in}}+n_{\text{out}})`; Glorot is dashed),
 # and the activations shrink slowly because :math:`\tanh` contracts; He's
 # larger scale pushes tanh units towards saturation, and its gradients grow
 # on the way back to the input.
@@ -75,8 +76,14 @@ layer = range(1, depth + 1)
 for row, a in enumerate(activations):
     for (s, _), color in zip(schemes.items(), PALETTE):
         fwd, bwd = results[(a, s)]
-        axes[row, 0].semilogy(layer, [max(v, 1e-30) for v in fwd], color=color, label=s)
-        axes[row, 1].semilogy(layer, [max(v, 1e-30) for v in bwd], color=color, label=s)
+        style = dict(
+            color=color,
+            label=s,
+            ls="--" if s.startswith("Glorot") else "-",
+            lw=2.5 if s.startswith("LeCun") else 1.5,
+        )  # LeCun = Glorot on square layers
+        axes[row, 0].semilogy(layer, [max(v, 1e-30) for v in fwd], **style)
+        axes[row, 1].semilogy(layer, [max(v, 1e-30) for v in bwd], **style)
     axes[row, 0].set_ylabel(f"{a}: std of activations")
     axes[row, 1].set_ylabel(f"{a}: std of gradient")
 for ax in axes[1]:
@@ -95,12 +102,18 @@ fwd_lecun, _ = results[("ReLU", "LeCun 1/n_in")]
 fwd_he, bwd_he = results[("ReLU", "He 2/n_in")]
 slope = (math.log(fwd_lecun[-1]) - math.log(fwd_lecun[0])) / (depth - 1)
 print(f"ReLU + LeCun: std ratio per layer {math.exp(slope):.3f} (theory {1 / math.sqrt(2):.3f})")
-print(f"ReLU + He: activation std layer 1 {fwd_he[0]:.3f}, layer {depth} {fwd_he[-1]:.3f}; "
-      f"gradient std layer 1 {bwd_he[0]:.3f}, layer {depth} {bwd_he[-1]:.3f}")
+print(
+    f"ReLU + He: activation std layer 1 {fwd_he[0]:.3f}, layer {depth} {fwd_he[-1]:.3f}; "
+    f"gradient std layer 1 {bwd_he[0]:.3f}, layer {depth} {bwd_he[-1]:.3f}"
+)
 # Table: std of the activations at layer 30 and of the gradient at layer 1.
-print(f"{'scheme':24s}" + "".join(f"{a + ' act@30':>13s}{a + ' grad@1':>13s}" for a in activations))
+print(
+    f"{'scheme':24s}" + "".join(f"{a + ' act@30':>13s}{a + ' grad@1':>13s}" for a in activations)
+)
 for s in schemes:
-    cells = "".join(f"{results[(a, s)][0][-1]:13.2e}{results[(a, s)][1][0]:13.2e}" for a in activations)
+    cells = "".join(
+        f"{results[(a, s)][0][-1]:13.2e}{results[(a, s)][1][0]:13.2e}" for a in activations
+    )
     print(f"{s:24s}{cells}")
 assert abs(math.exp(slope) - 1 / math.sqrt(2)) < 0.05
 assert 0.2 < fwd_he[-1] / fwd_he[0] < 5
