@@ -47,7 +47,7 @@ for ax, c in zip(axes.flat, C):
     ax.imshow(c.view(6, 6), cmap="gray")
     ax.set_xticks([])
     ax.set_yticks([])
-fig.suptitle(f"100 of the {max(ks)} centroids (whitened 6x6 patches)")
+fig.suptitle(f"{len(C)} of the {max(ks)} centroids (whitened 6x6 patches)")
 plt.show()
 
 # %%
