@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 
+def _gdev(generator):
+    return generator.device if generator is not None else torch.device("cpu")
+
+
 def _check_int(fn, name, value, low):
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{fn}: argument '{name}' must be an int >= {low}, got {value!r}")
@@ -104,15 +108,16 @@ def kmeans_plusplus(
         raise ValueError(
             f"kmeans_plusplus: argument 'k' = {k} exceeds the number of points N = {n}"
         )
-    first = torch.randint(n, (1,), generator=generator).item()
+    first = torch.randint(n, (1,), generator=generator, device=_gdev(generator)).item()
     centres = [X[first]]
     d2 = pairwise_sq_distances(X, X[first : first + 1]).squeeze(1)
     for _ in range(1, k):
         total = d2.sum()
         if total <= 0:  # all remaining points coincide with centres: pick uniformly
-            idx = torch.randint(n, (1,), generator=generator).item()
+            idx = torch.randint(n, (1,), generator=generator, device=_gdev(generator)).item()
         else:
-            idx = torch.multinomial(d2 / total, 1, generator=generator).item()
+            probs = (d2 / total).to(_gdev(generator))
+            idx = torch.multinomial(probs, 1, generator=generator).item()
         centres.append(X[idx])
         d2 = torch.minimum(d2, pairwise_sq_distances(X, X[idx : idx + 1]).squeeze(1))
     return torch.stack(centres)
@@ -175,8 +180,8 @@ def kmeans(
     C = kmeans_plusplus(X, k, generator).clone()
     objective = []
     for _ in range(iters):
-        labels = torch.empty(X.shape[0], dtype=torch.long)
-        mind = torch.empty(X.shape[0], dtype=X.dtype)
+        labels = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
+        mind = torch.empty(X.shape[0], dtype=X.dtype, device=X.device)
         for s in range(0, X.shape[0], batch_size):
             d = pairwise_sq_distances(X[s : s + batch_size], C)
             mind[s : s + batch_size], labels[s : s + batch_size] = d.min(1)
@@ -397,10 +402,12 @@ class KMeansFeatures:
         w = self.patch_size
         if w > min(H, W):
             raise ValueError(f"KMeansFeatures.fit: patch_size {w} exceeds the image size {(H, W)}")
-        n = torch.randint(N, (self.n_patches,), generator=generator)
-        r = torch.randint(H - w + 1, (self.n_patches,), generator=generator)
-        c = torch.randint(W - w + 1, (self.n_patches,), generator=generator)
-        offs = torch.arange(w)
+        gd = _gdev(generator)
+        n = torch.randint(N, (self.n_patches,), generator=generator, device=gd)
+        r = torch.randint(H - w + 1, (self.n_patches,), generator=generator, device=gd)
+        c = torch.randint(W - w + 1, (self.n_patches,), generator=generator, device=gd)
+        n, r, c = n.to(x.device), r.to(x.device), c.to(x.device)
+        offs = torch.arange(w, device=x.device)
         rows = (r[:, None] + offs)[:, :, None]  # (P, w, 1)
         cols = (c[:, None] + offs)[:, None, :]  # (P, 1, w)
         patches = x[n[:, None, None], :, rows, cols]  # (P, w, w, C)
@@ -422,14 +429,18 @@ class KMeansFeatures:
         N, _, H, W = x.shape
         w, s = self.patch_size, self.stride
         h_out, w_out = (H - w) // s + 1, (W - w) // s + 1
+        mean, whitening, centroids = (
+            t.to(device=x.device, dtype=x.dtype)
+            for t in (self.mean_, self.whitening_, self.centroids_)
+        )
         out = []
         for start in range(0, N, self.batch_size):
             xb = x[start : start + self.batch_size]
             P = extract_patches(xb, w, s)  # (B, L, D)
             B, L, D = P.shape
             P = normalize_patches(P.reshape(B * L, D), self.norm_eps)
-            P = (P - self.mean_) @ self.whitening_
-            f = triangle_activation(P, self.centroids_)  # (B*L, k)
+            P = (P - mean) @ whitening
+            f = triangle_activation(P, centroids)  # (B*L, k)
             maps = f.view(B, h_out, w_out, -1).permute(0, 3, 1, 2)
             out.append(quadrant_pool(maps))
         return torch.cat(out)

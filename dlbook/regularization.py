@@ -156,13 +156,15 @@ def mc_dropout_predict(
                 saved.append((module, module.generator))
                 module.generator = generator
     try:
+        params = list(model.parameters())
+        device = params[0].device if params else X.device
         out = []
         for start in range(0, X.shape[0], batch_size):
-            xb = X[start : start + batch_size]
+            xb = X[start : start + batch_size].to(device)
             acc = 0.0
             for _ in range(n_samples):
                 acc = acc + torch.softmax(model(xb), dim=1)
-            out.append(acc / n_samples)
+            out.append((acc / n_samples).to(X.device))
     finally:
         for module, gen in saved:
             module.generator = gen

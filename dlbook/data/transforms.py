@@ -163,7 +163,9 @@ def warp_affine(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
             f"warp_affine: argument 'theta' must have shape (N, 2, 3) = ({x.shape[0]}, 2, 3), "
             f"got {tuple(theta.shape)}"
         )
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    grid = F.affine_grid(
+        theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False
+    )
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.squeeze(1) if squeeze else out
 
@@ -182,6 +184,7 @@ def elastic_field(
     sigma: float,
     generator: torch.Generator | None = None,
     dtype=torch.float32,
+    device=None,
 ) -> torch.Tensor:
     r"""Random smooth displacement fields, in pixels (Simard et al., 2003).
 
@@ -206,8 +209,12 @@ def elastic_field(
     alpha = check_real("elastic_field", "alpha", alpha, low=0.0)
     sigma = check_real("elastic_field", "sigma", sigma, low=0.0, low_open=True)
     H, W = size
-    noise = torch.rand(n * 2, 1, H, W, generator=generator, dtype=dtype) * 2 - 1
-    k = _gaussian_kernel(sigma, dtype)
+    # drawn where the generator lives (the CPU by default), so that a seed gives the
+    # same field on every device; smoothed on ``device``
+    gen_device = generator.device if generator is not None else "cpu"
+    noise = torch.rand(n * 2, 1, H, W, generator=generator, dtype=dtype, device=gen_device)
+    noise = (noise * 2 - 1).to(device)
+    k = _gaussian_kernel(sigma, dtype).to(noise.device)
     r = (len(k) - 1) // 2
     smooth = F.conv2d(noise, k.view(1, 1, 1, -1), padding=(0, r))
     smooth = F.conv2d(smooth, k.view(1, 1, -1, 1), padding=(r, 0))
@@ -232,10 +239,10 @@ def warp_displacement(images: torch.Tensor, displacement: torch.Tensor) -> torch
             f"warp_displacement: argument 'displacement' must have shape (N, H, W, 2) = "
             f"({N}, {H}, {W}, 2), got {tuple(displacement.shape)}"
         )
-    eye = torch.eye(2, 3, dtype=x.dtype).expand(N, 2, 3)
+    eye = torch.eye(2, 3, dtype=x.dtype, device=x.device).expand(N, 2, 3)
     grid = F.affine_grid(eye, list(x.shape), align_corners=False)
-    scale = torch.tensor([2.0 / W, 2.0 / H], dtype=x.dtype)
-    grid = grid + displacement.to(x.dtype) * scale
+    scale = torch.tensor([2.0 / W, 2.0 / H], dtype=x.dtype, device=x.device)
+    grid = grid + displacement.to(device=x.device, dtype=x.dtype) * scale
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.squeeze(1) if squeeze else out
 
@@ -302,7 +309,9 @@ class RandomAffine:
         dtype=torch.float32,
     ) -> torch.Tensor:
         """Draw ``n`` sampling matrices, shape ``(N, 2, 3)``."""
-        u = torch.rand(n, 6, generator=generator, dtype=dtype) * 2 - 1  # U(-1, 1)
+        gen_device = generator.device if generator is not None else "cpu"
+        u = torch.rand(n, 6, generator=generator, dtype=dtype, device=gen_device) * 2 - 1
+        u = u.cpu()  # U(-1, 1); the matrices are built on the CPU, moved by warp_affine
         return affine_matrix(
             n,
             size,
@@ -356,7 +365,9 @@ class ElasticDistortion:
     ) -> torch.Tensor:
         x, _ = _as4d("ElasticDistortion", images)
         N, _, H, W = x.shape
-        d = elastic_field(N, (H, W), self.alpha, self.sigma, generator=generator, dtype=x.dtype)
+        d = elastic_field(
+            N, (H, W), self.alpha, self.sigma, generator=generator, dtype=x.dtype, device=x.device
+        )
         return warp_displacement(images, d)
 
     def __repr__(self) -> str:
@@ -385,7 +396,10 @@ class RandomHorizontalFlip:
         self, images: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         x, _ = _as4d("RandomHorizontalFlip", images)
-        flip = torch.rand(x.shape[0], generator=generator) < self.p
+        gen_device = generator.device if generator is not None else "cpu"
+        flip = (torch.rand(x.shape[0], generator=generator, device=gen_device) < self.p).to(
+            x.device
+        )
         shape = (-1,) + (1,) * (images.ndim - 1)
         return torch.where(flip.view(shape), images.flip(-1), images)
 

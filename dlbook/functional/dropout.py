@@ -95,7 +95,9 @@ def dropout(
     q = 1.0 - p
     if not training:
         return input if inverted else input * q
-    keep = torch.rand(input.shape, generator=generator, device=input.device) < q
+    # draw where the generator lives, so that a seed gives the same mask on every device
+    device = generator.device if generator is not None else input.device
+    keep = (torch.rand(input.shape, generator=generator, device=device) < q).to(input.device)
     scaled = keep.to(input.dtype)
     if inverted:
         scaled = scaled / q
