@@ -50,7 +50,7 @@ for r, (name, aug) in enumerate(rows.items()):
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 + 1e-6
     for c in range(8):
         ax = axes[r, c]
-        ax.imshow(out[c], cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow(out[c].numpy(), cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
         for spine in ax.spines.values():
@@ -67,7 +67,7 @@ fx = f_images[:8].float() / 255
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.3))
 for r, imgs in enumerate((fx, T.RandomHorizontalFlip(1.0)(fx))):
     for c in range(8):
-        axes[r, c].imshow(imgs[c], cmap="gray_r", vmin=0, vmax=1)
+        axes[r, c].imshow(imgs[c].numpy(), cmap="gray_r", vmin=0, vmax=1)
         axes[r, c].set_xticks([])
         axes[r, c].set_yticks([])
 axes[0, 0].set_ylabel("original", rotation=0, ha="right", va="center", fontsize=8)

@@ -30,9 +30,14 @@ from dlbook.runs import fit, seed_everything
 use_style()
 generator = seed_everything(0)
 n_train = by_budget(smoke=2_000, ci=10_000, default=60_000)
-epochs = by_budget(smoke=1, ci=5, default=20, full=50)
-hidden = by_budget(smoke=128, ci=512, default=1024)
-Ks = by_budget(smoke=[1, 4], ci=[1, 2, 5, 10, 20, 50], default=[1, 2, 5, 10, 20, 50, 100])
+epochs = by_budget(smoke=1, ci=5, default=10, full=50)
+hidden = by_budget(smoke=128, ci=512, default=800, full=1024)
+Ks = by_budget(
+    smoke=[1, 4],
+    ci=[1, 2, 5, 10, 20, 50],
+    default=[1, 2, 5, 10, 20, 50],
+    full=[1, 2, 5, 10, 20, 50, 100],
+)
 n_test = by_budget(smoke=1_000, ci=2_000, default=10_000)
 seeds = by_budget(smoke=1, ci=2, default=3)
 

@@ -44,7 +44,7 @@ C = km.centroids_[:100]
 side = 10
 fig, axes = plt.subplots(side, side, figsize=(6, 6))
 for ax, c in zip(axes.flat, C):
-    ax.imshow(c.view(6, 6), cmap="gray")
+    ax.imshow(c.view(6, 6).numpy(), cmap="gray")
     ax.set_xticks([])
     ax.set_yticks([])
 fig.suptitle(f"{len(C)} of the {max(ks)} centroids (whitened 6x6 patches)")
