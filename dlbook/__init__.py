@@ -7,6 +7,15 @@ The package is organised in small modules that mirror the book's chapters:
     subclasses with hand-derived backward passes.
 ``dlbook.nn``
     :class:`torch.nn.Module` wrappers around ``dlbook.functional``.
+``dlbook.optim``
+    Momentum, Nesterov and proximal gradient optimizers written from
+    their update rules.
+``dlbook.features``
+    Unsupervised k-means features (Coates, Lee and Ng, 2011).
+``dlbook.init``
+    LeCun, Glorot (Xavier) and He initializers, and warm starts.
+``dlbook.regularization``
+    Dropout as an ensemble: exact enumeration and Monte-Carlo averaging.
 ``dlbook.autodiff``
     Numerical gradient checking and the chain-rule worked example.
 ``dlbook.linear``
@@ -22,7 +31,22 @@ The package is organised in small modules that mirror the book's chapters:
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, plotting, runs, semisupervised
+from dlbook import (
+    autodiff,
+    budget,
+    data,
+    features,
+    functional,
+    init,
+    linear,
+    metrics,
+    nn,
+    optim,
+    plotting,
+    regularization,
+    runs,
+    semisupervised,
+)
 
 __version__ = "0.1.0"
 
@@ -30,11 +54,15 @@ __all__ = [
     "autodiff",
     "budget",
     "data",
+    "features",
     "functional",
+    "init",
     "linear",
     "metrics",
     "nn",
+    "optim",
     "plotting",
+    "regularization",
     "runs",
     "semisupervised",
 ]

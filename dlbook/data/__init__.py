@@ -5,6 +5,7 @@ directory (see :func:`data_root`). Each data set lives in a sub-folder named
 after it, laid out as its canonical source lays it out.
 """
 
+from dlbook.data import transforms
 from dlbook.data.download import DataNotAvailableError, data_root, fetch, verify
 from dlbook.data.idx import read_idx
 from dlbook.data.mnist import load_fashion_mnist, load_mnist
@@ -23,5 +24,6 @@ __all__ = [
     "load_fashion_mnist",
     "load_mnist",
     "read_idx",
+    "transforms",
     "verify",
 ]

@@ -8,10 +8,12 @@ so that the two can be swapped.
 """
 
 from dlbook.functional.activations import relu, sigmoid, tanh
+from dlbook.functional.dropout import dropout
 from dlbook.functional.softmax import cross_entropy, log_softmax, softmax
 
 __all__ = [
     "cross_entropy",
+    "dropout",
     "log_softmax",
     "relu",
     "sigmoid",
