@@ -49,40 +49,44 @@ class BatchNormFunction(torch.autograd.Function):
     ``mean`` and ``var`` (biased) are the per-channel batch statistics, which
     are not differentiable outputs. ``weight`` and ``bias`` may be ``None``.
 
-    For speed, both passes are written as per-channel affine maps of ``x``
-    and ``g`` (one fused multiply-add each) instead of forming
-    :math:`\\hat x`; the algebra is the same as in the module docstring.
+    For speed, the passes keep the centred input :math:`x - \\mu` instead of
+    :math:`\\hat x` and apply per-channel affine maps with fused
+    multiply-adds; the algebra is that of the module docstring.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
         dims = _reduce_dims(x)
-        var, mean = torch.var_mean(x, dim=dims, correction=0)
+        mean = x.mean(dim=dims)
+        xc = x - _per_channel(mean, x)  # centred input, two passes: stable and fast
+        var = (xc * xc).mean(dim=dims)
         invstd = torch.rsqrt(var + eps)
         scale = invstd if weight is None else invstd * weight
-        shift = -mean * scale if bias is None else bias - mean * scale
-        # y = gamma (x - mu) / sqrt(var + eps) + beta = scale * x + shift
-        y = torch.addcmul(_per_channel(shift, x), x, _per_channel(scale, x))
-        ctx.save_for_backward(x, mean, invstd, scale)
+        # y = gamma (x - mu) / sqrt(var + eps) + beta = scale * (x - mu) + beta
+        if bias is None:
+            y = xc * _per_channel(scale, x)
+        else:
+            y = torch.addcmul(_per_channel(bias, x), xc, _per_channel(scale, x))
+        ctx.save_for_backward(xc, invstd, scale)
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
     def backward(ctx, grad_output, _grad_mean, _grad_var):
-        x, mean, invstd, scale = ctx.saved_tensors
+        xc, invstd, scale = ctx.saved_tensors
         g = grad_output
         dims = _reduce_dims(g)
         n = g.numel() // g.shape[1]
         sum_g = g.sum(dim=dims)
-        # sum_j g_j xhat_j = invstd * (sum_j g_j x_j - mu sum_j g_j)
-        sum_g_xhat = invstd * ((g * x).sum(dim=dims) - mean * sum_g)
+        # sum_j g_j xhat_j = invstd * sum_j g_j (x_j - mu)
+        sum_g_xhat = invstd * (g * xc).sum(dim=dims)
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            # gamma invstd / n * (n g - sum g - xhat sum g xhat), expanded as a x + b g + c
-            coef_x = -scale * invstd * sum_g_xhat / n
-            const = scale * (invstd * mean * sum_g_xhat - sum_g) / n
-            grad_x = torch.addcmul(_per_channel(const, g), x, _per_channel(coef_x, g))
+            # gamma invstd / n * (n g - sum g - xhat sum g xhat) = scale g + a (x - mu) + c
+            coef = -scale * invstd * sum_g_xhat / n
+            const = -scale * sum_g / n
+            grad_x = torch.addcmul(_per_channel(const, g), xc, _per_channel(coef, g))
             grad_x.addcmul_(g, _per_channel(scale, g))
         if ctx.has_weight and ctx.needs_input_grad[1]:
             grad_weight = sum_g_xhat
