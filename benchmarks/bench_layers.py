@@ -34,23 +34,62 @@ def _cases(device):
 
     bn = lambda f: lambda x, w, b: f(x, None, None, w, b, True, 0.1, 1e-5)  # noqa: E731
     return [
-        ("conv2d", "3x3, 32->64, 64x32x28x28, pad 1",
-         lambda: (t(64, 32, 28, 28), t(64, 32, 3, 3), t(64)),
-         lambda x, w, b: D.conv2d(x, w, b, 1, 1), lambda x, w, b: TF.conv2d(x, w, b, 1, 1)),
-        ("conv2d", "5x5, 1->32, 64x1x28x28", lambda: (t(64, 1, 28, 28), t(32, 1, 5, 5), t(32)),
-         lambda x, w, b: D.conv2d(x, w, b), lambda x, w, b: TF.conv2d(x, w, b)),
-        ("conv2d", "3x3 s2, 64->128, 32x64x16x16", lambda: (t(32, 64, 16, 16), t(128, 64, 3, 3), t(128)),
-         lambda x, w, b: D.conv2d(x, w, b, 2, 1), lambda x, w, b: TF.conv2d(x, w, b, 2, 1)),
-        ("batch_norm", "64x64x28x28", lambda: (t(64, 64, 28, 28), t(64), t(64)),
-         bn(D.batch_norm), bn(TF.batch_norm)),
-        ("batch_norm", "256x512", lambda: (t(256, 512), t(512), t(512)),
-         bn(D.batch_norm), bn(TF.batch_norm)),
-        ("max_pool2d", "2x2 s2, 64x32x28x28", lambda: (t(64, 32, 28, 28),),
-         lambda x: D.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2)),
-        ("max_pool2d", "3x3 s2 pad 1, 32x64x32x32", lambda: (t(32, 64, 32, 32),),
-         lambda x: D.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1)),
-        ("avg_pool2d", "2x2 s2, 64x32x28x28", lambda: (t(64, 32, 28, 28),),
-         lambda x: D.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2)),
+        (
+            "conv2d",
+            "3x3, 32->64, 64x32x28x28, pad 1",
+            lambda: (t(64, 32, 28, 28), t(64, 32, 3, 3), t(64)),
+            lambda x, w, b: D.conv2d(x, w, b, 1, 1),
+            lambda x, w, b: TF.conv2d(x, w, b, 1, 1),
+        ),
+        (
+            "conv2d",
+            "5x5, 1->32, 64x1x28x28",
+            lambda: (t(64, 1, 28, 28), t(32, 1, 5, 5), t(32)),
+            lambda x, w, b: D.conv2d(x, w, b),
+            lambda x, w, b: TF.conv2d(x, w, b),
+        ),
+        (
+            "conv2d",
+            "3x3 s2, 64->128, 32x64x16x16",
+            lambda: (t(32, 64, 16, 16), t(128, 64, 3, 3), t(128)),
+            lambda x, w, b: D.conv2d(x, w, b, 2, 1),
+            lambda x, w, b: TF.conv2d(x, w, b, 2, 1),
+        ),
+        (
+            "batch_norm",
+            "64x64x28x28",
+            lambda: (t(64, 64, 28, 28), t(64), t(64)),
+            bn(D.batch_norm),
+            bn(TF.batch_norm),
+        ),
+        (
+            "batch_norm",
+            "256x512",
+            lambda: (t(256, 512), t(512), t(512)),
+            bn(D.batch_norm),
+            bn(TF.batch_norm),
+        ),
+        (
+            "max_pool2d",
+            "2x2 s2, 64x32x28x28",
+            lambda: (t(64, 32, 28, 28),),
+            lambda x: D.max_pool2d(x, 2),
+            lambda x: TF.max_pool2d(x, 2),
+        ),
+        (
+            "max_pool2d",
+            "3x3 s2 pad 1, 32x64x32x32",
+            lambda: (t(32, 64, 32, 32),),
+            lambda x: D.max_pool2d(x, 3, 2, 1),
+            lambda x: TF.max_pool2d(x, 3, 2, 1),
+        ),
+        (
+            "avg_pool2d",
+            "2x2 s2, 64x32x28x28",
+            lambda: (t(64, 32, 28, 28),),
+            lambda x: D.avg_pool2d(x, 2),
+            lambda x: TF.avg_pool2d(x, 2),
+        ),
     ]
 
 
@@ -75,13 +114,16 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"device {device}, {torch.get_num_threads()} threads, commit {commit}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"device {device}, {torch.get_num_threads()} threads, commit {commit}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     print(f"{'layer':<11} {'shape':<34} {'dlbook ms':>9} {'torch ms':>9} {'ratio':>6}  goal")
     for name, shape, make, ours, ref in _cases(device):
         inputs = make()
@@ -96,8 +138,9 @@ def main() -> None:
         a, b = statistics.median(t_ours), statistics.median(t_ref)
         goal = GOALS[name]
         mark = "met" if a / b <= goal else "missed"
-        print(f"{name:<11} {shape:<34} {1e3 * a:9.2f} {1e3 * b:9.2f} {a / b:6.2f}  "
-              f"<= {goal} {mark}")
+        print(
+            f"{name:<11} {shape:<34} {1e3 * a:9.2f} {1e3 * b:9.2f} {a / b:6.2f}  <= {goal} {mark}"
+        )
 
 
 if __name__ == "__main__":

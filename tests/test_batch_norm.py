@@ -37,8 +37,12 @@ def test_gradcheck_eval_mode():
 
 @settings(max_examples=30, deadline=None)
 @given(
-    n=st.integers(2, 5), c=st.integers(1, 4), spatial=st.lists(st.integers(1, 4), max_size=2),
-    training=st.booleans(), momentum=st.floats(0.0, 1.0), eps=st.floats(1e-5, 1e-1),
+    n=st.integers(2, 5),
+    c=st.integers(1, 4),
+    spatial=st.lists(st.integers(1, 4), max_size=2),
+    training=st.booleans(),
+    momentum=st.floats(0.0, 1.0),
+    eps=st.floats(1e-5, 1e-1),
     seed=st.integers(0, 1000),
 )
 def test_matches_torch(n, c, spatial, training, momentum, eps, seed):

@@ -21,12 +21,26 @@ def _rand(*shape, seed=0):
 # The two filters of the syllabus and the input gradients it gives for a
 # 5x5 input and an all-ones upstream gradient (stride 1, no padding).
 SYLLABUS = [
-    ([[3, 8, 3], [2, 7, 9], [5, 0, 2]],
-     [[3, 11, 14, 11, 3], [5, 20, 32, 27, 12], [10, 25, 39, 29, 14], [7, 14, 25, 18, 11],
-      [5, 5, 7, 2, 2]]),
-    ([[4, 3, 3], [5, 5, 5], [2, 4, 3]],
-     [[4, 7, 10, 6, 3], [9, 17, 25, 16, 8], [11, 23, 34, 23, 11], [7, 16, 24, 17, 8],
-      [2, 6, 9, 7, 3]]),
+    (
+        [[3, 8, 3], [2, 7, 9], [5, 0, 2]],
+        [
+            [3, 11, 14, 11, 3],
+            [5, 20, 32, 27, 12],
+            [10, 25, 39, 29, 14],
+            [7, 14, 25, 18, 11],
+            [5, 5, 7, 2, 2],
+        ],
+    ),
+    (
+        [[4, 3, 3], [5, 5, 5], [2, 4, 3]],
+        [
+            [4, 7, 10, 6, 3],
+            [9, 17, 25, 16, 8],
+            [11, 23, 34, 23, 11],
+            [7, 16, 24, 17, 8],
+            [2, 6, 9, 7, 3],
+        ],
+    ),
 ]
 
 
@@ -62,8 +76,10 @@ def test_im2col_matches_unfold_and_col2im_matches_fold():
     torch.testing.assert_close(back[:, :, 1:8, 2:8], ref_back)
 
 
-@pytest.mark.parametrize("stride, padding, dilation, groups", [
-    (1, 0, 1, 1), (2, 1, 1, 1), ((1, 2), (2, 0), (2, 1), 2), (3, 2, 2, 4)])
+@pytest.mark.parametrize(
+    "stride, padding, dilation, groups",
+    [(1, 0, 1, 1), (2, 1, 1, 1), ((1, 2), (2, 0), (2, 1), 2), (3, 2, 2, 4)],
+)
 def test_gradcheck(stride, padding, dilation, groups):
     x = _rand(2, 4, 7, 8).requires_grad_()
     w = _rand(4, 4 // groups, 3, 2, seed=1).requires_grad_()
@@ -73,10 +89,22 @@ def test_gradcheck(stride, padding, dilation, groups):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    n=st.integers(1, 3), groups=st.integers(1, 3), cg=st.integers(1, 2), og=st.integers(1, 2),
-    h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4),
-    sh=st.integers(1, 3), sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
-    dh=st.integers(1, 3), dw=st.integers(1, 3), bias=st.booleans(), seed=st.integers(0, 999),
+    n=st.integers(1, 3),
+    groups=st.integers(1, 3),
+    cg=st.integers(1, 2),
+    og=st.integers(1, 2),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    ph=st.integers(0, 2),
+    pw=st.integers(0, 2),
+    dh=st.integers(1, 3),
+    dw=st.integers(1, 3),
+    bias=st.booleans(),
+    seed=st.integers(0, 999),
 )
 def test_matches_torch(n, groups, cg, og, h, w, kh, kw, sh, sw, ph, pw, dh, dw, bias, seed):
     assume(dh * (kh - 1) + 1 <= h + 2 * ph and dw * (kw - 1) + 1 <= w + 2 * pw)

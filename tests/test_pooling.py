@@ -45,9 +45,16 @@ def test_gradchecks():
 
 
 pool_args = dict(
-    n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9),
-    k=st.integers(1, 4), s=st.integers(1, 4), p=st.integers(0, 2), d=st.integers(1, 3),
-    ceil=st.booleans(), seed=st.integers(0, 999),
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    k=st.integers(1, 4),
+    s=st.integers(1, 4),
+    p=st.integers(0, 2),
+    d=st.integers(1, 3),
+    ceil=st.booleans(),
+    seed=st.integers(0, 999),
 )
 
 
@@ -61,7 +68,9 @@ def test_max_pool_matches_torch(n, c, h, w, k, s, p, d, ceil, seed, indices):
         with pytest.raises(ValueError, match="holds no input element"):
             max_pool2d(x, k, s, p, d, ceil)
         return
-    _compare(lambda t: max_pool2d(t, k, s, p, d, ceil), lambda t: TF.max_pool2d(t, k, s, p, d, ceil), x)
+    _compare(
+        lambda t: max_pool2d(t, k, s, p, d, ceil), lambda t: TF.max_pool2d(t, k, s, p, d, ceil), x
+    )
     if indices:
         _, i1 = max_pool2d(x, k, s, p, d, ceil, return_indices=True)
         _, i2 = TF.max_pool2d(x, k, s, p, d, ceil, return_indices=True)
@@ -73,8 +82,11 @@ def test_max_pool_matches_torch(n, c, h, w, k, s, p, d, ceil, seed, indices):
 def test_avg_pool_matches_torch(n, c, h, w, k, s, p, d, ceil, seed, include, divisor):
     assume(p <= k // 2 and k <= min(h, w) + 2 * p)
     x = _rand(n, c, h, w, seed=seed)
-    _compare(lambda t: avg_pool2d(t, k, s, p, ceil, include, divisor),
-             lambda t: TF.avg_pool2d(t, k, s, p, ceil, include, divisor), x)
+    _compare(
+        lambda t: avg_pool2d(t, k, s, p, ceil, include, divisor),
+        lambda t: TF.avg_pool2d(t, k, s, p, ceil, include, divisor),
+        x,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -82,25 +94,46 @@ def test_avg_pool_matches_torch(n, c, h, w, k, s, p, d, ceil, seed, include, div
 def test_lp_pool_matches_torch(n, c, h, w, k, s, p, d, ceil, seed, norm):
     assume(k <= min(h, w))
     x = _rand(n, c, h, w, seed=seed).abs() + 0.1
-    _compare(lambda t: lp_pool2d(t, norm, k, s, ceil), lambda t: TF.lp_pool2d(t, norm, k, s, ceil), x)
+    _compare(
+        lambda t: lp_pool2d(t, norm, k, s, ceil), lambda t: TF.lp_pool2d(t, norm, k, s, ceil), x
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 10), w=st.integers(1, 10),
-       oh=st.integers(1, 10), ow=st.integers(1, 10), seed=st.integers(0, 999))
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    h=st.integers(1, 10),
+    w=st.integers(1, 10),
+    oh=st.integers(1, 10),
+    ow=st.integers(1, 10),
+    seed=st.integers(0, 999),
+)
 def test_adaptive_match_torch(n, c, h, w, oh, ow, seed):
     x = _rand(n, c, h, w, seed=seed)
-    _compare(lambda t: adaptive_avg_pool2d(t, (oh, ow)), lambda t: TF.adaptive_avg_pool2d(t, (oh, ow)), x)
-    _compare(lambda t: adaptive_max_pool2d(t, (oh, ow)), lambda t: TF.adaptive_max_pool2d(t, (oh, ow)), x)
-    assert torch.equal(adaptive_max_pool2d(x, (oh, ow), True)[1],
-                       TF.adaptive_max_pool2d(x, (oh, ow), True)[1])
+    _compare(
+        lambda t: adaptive_avg_pool2d(t, (oh, ow)),
+        lambda t: TF.adaptive_avg_pool2d(t, (oh, ow)),
+        x,
+    )
+    _compare(
+        lambda t: adaptive_max_pool2d(t, (oh, ow)),
+        lambda t: TF.adaptive_max_pool2d(t, (oh, ow)),
+        x,
+    )
+    assert torch.equal(
+        adaptive_max_pool2d(x, (oh, ow), True)[1], TF.adaptive_max_pool2d(x, (oh, ow), True)[1]
+    )
 
 
 def test_ties_go_to_the_first_maximum_like_torch():
     x = torch.tensor([[[[1.0, 5.0, 5.0], [5.0, 2.0, 5.0], [0.0, 5.0, 1.0]]]], dtype=torch.float64)
     for k, s in [(2, 1), (3, 1), (2, 2)]:
-        _compare(lambda t, k=k, s=s: max_pool2d(t, k, s, ceil_mode=True),
-                 lambda t, k=k, s=s: TF.max_pool2d(t, k, s, ceil_mode=True), x)
+        _compare(
+            lambda t, k=k, s=s: max_pool2d(t, k, s, ceil_mode=True),
+            lambda t, k=k, s=s: TF.max_pool2d(t, k, s, ceil_mode=True),
+            x,
+        )
     xx = x.clone().requires_grad_()
     max_pool2d(xx, 2, 1).sum().backward()
     # all four windows hold a 5; each sends its gradient to its first 5

@@ -164,8 +164,12 @@ def batch_norm(
             f"got shape {tuple(input.shape)}"
         )
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         _check_channel_vector(name, t, c)
     momentum = check_real("batch_norm", "momentum", momentum, low=0.0, high=1.0)
     eps = check_real("batch_norm", "eps", eps, low=0.0)

@@ -77,7 +77,10 @@ def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation
 
 
 def im2col(
-    xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+    xp: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
     out_size: tuple[int, int],
 ) -> torch.Tensor:
     """All receptive fields of an already padded ``(N, C, H, W)`` tensor, without copying.
@@ -105,7 +108,9 @@ def im2col(
 
 
 def col2im(
-    cols: torch.Tensor, padded_size: tuple[int, int], stride: tuple[int, int],
+    cols: torch.Tensor,
+    padded_size: tuple[int, int],
+    stride: tuple[int, int],
     dilation: tuple[int, int],
 ) -> torch.Tensor:
     """Adjoint of :func:`im2col`: add each column entry back where it was read from.
@@ -143,7 +148,9 @@ def col2im(
     return out
 
 
-def _pad(x: torch.Tensor, padding: tuple[int, int], value: float = 0.0, extra=(0, 0)) -> torch.Tensor:
+def _pad(
+    x: torch.Tensor, padding: tuple[int, int], value: float = 0.0, extra=(0, 0)
+) -> torch.Tensor:
     """Pad ``p`` on every side, plus ``extra`` more at the bottom and right."""
     (ph, pw), (eh, ew) = padding, extra
     if ph == pw == eh == ew == 0:
@@ -167,7 +174,9 @@ class Conv2dFunction(torch.autograd.Function):
         ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
         xp = _pad(x, padding)
         # (N, G, C/G * kh * kw, oh * ow): one column per output position
-        cols = im2col(xp, (kh, kw), stride, dilation, (oh, ow)).reshape(n, groups, cg * kh * kw, oh * ow)
+        cols = im2col(xp, (kh, kw), stride, dilation, (oh, ow)).reshape(
+            n, groups, cg * kh * kw, oh * ow
+        )
         wm = weight.reshape(groups, o // groups, cg * kh * kw)
         y = torch.matmul(wm, cols).reshape(n, o, oh, ow)
         if bias is not None:
@@ -276,8 +285,10 @@ def conv2d(
             f"{fn}: 'weight' of shape (O, C/groups, kh, kw) = {tuple(weight.shape)} expects "
             f"C = {cg * groups} input channels with groups={groups}, but 'input' has {c}"
         )
-    for side, size, k, p, d in (("height", h, kh, padding[0], dilation[0]),
-                                ("width", w, kw, padding[1], dilation[1])):
+    for side, size, k, p, d in (
+        ("height", h, kh, padding[0], dilation[0]),
+        ("width", w, kw, padding[1], dilation[1]),
+    ):
         if d * (k - 1) + 1 > size + 2 * p:
             raise ValueError(
                 f"{fn}: the kernel {side} {k} (dilated: {d * (k - 1) + 1}) is larger than the "
@@ -286,5 +297,7 @@ def conv2d(
     if bias is not None:
         check_tensor(fn, "bias", bias)
         if bias.shape != (o,):
-            raise ValueError(f"{fn}: argument 'bias' must have shape (O,) = ({o},), got {tuple(bias.shape)}")
+            raise ValueError(
+                f"{fn}: argument 'bias' must have shape (O,) = ({o},), got {tuple(bias.shape)}"
+            )
     return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, groups)

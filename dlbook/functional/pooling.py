@@ -68,8 +68,10 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     check_floating(fn, "input", x)
     check_ndim(fn, "input", x, 4, "(N, C, H, W)")
     k = _pair(fn, "kernel_size", kernel_size, 1)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _pair(
-        fn, "stride", stride, 1
+    s = (
+        k
+        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        else _pair(fn, "stride", stride, 1)
     )
     p = _pair(fn, "padding", padding, 0)
     d = _pair(fn, "dilation", dilation, 1)
@@ -77,7 +79,8 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     for side, size, ki, si, pi, di in zip(("height", "width"), x.shape[2:], k, s, p, d):
         if pi > ki // 2:
             raise ValueError(
-                f"{fn}: padding {pi} must be at most half the kernel {side} {ki}, got padding={padding!r}"
+                f"{fn}: padding {pi} must be at most half the kernel {side} {ki}, "
+                f"got padding={padding!r}"
             )
         o = pool_output_size(size, ki, si, pi, di, ceil_mode)
         if o < 1:
@@ -161,7 +164,9 @@ def max_pool2d(
     (tensor([[[[4., 2.]]]]), tensor([[[[4, 2]]]]))
     """
     fn = "max_pool2d"
-    k, s, p, d, out, extra = _geometry(fn, input, kernel_size, stride, padding, dilation, ceil_mode)
+    k, s, p, d, out, extra = _geometry(
+        fn, input, kernel_size, stride, padding, dilation, ceil_mode
+    )
     y, index = MaxPoolFunction.apply(input, k, s, p, d, out, extra)
     if (index < 0).any():
         raise ValueError(
@@ -229,10 +234,21 @@ class AvgPoolFunction(torch.autograd.Function):
 
 def _window_counts(size, padded_extent, kernel, stride, padding, extra, out, like):
     """Number of elements of each window that lie in a region of size ``padded_extent``."""
-    mask = torch.zeros(1, 1, size[0] + 2 * padding[0] + extra[0], size[1] + 2 * padding[1] + extra[1],
-                       dtype=like.dtype, device=like.device)
+    mask = torch.zeros(
+        1,
+        1,
+        size[0] + 2 * padding[0] + extra[0],
+        size[1] + 2 * padding[1] + extra[1],
+        dtype=like.dtype,
+        device=like.device,
+    )
     top, left = (padding[0] - padded_extent[0], padding[1] - padded_extent[1])
-    mask[:, :, top : top + size[0] + 2 * padded_extent[0], left : left + size[1] + 2 * padded_extent[1]] = 1
+    mask[
+        :,
+        :,
+        top : top + size[0] + 2 * padded_extent[0],
+        left : left + size[1] + 2 * padded_extent[1],
+    ] = 1
     return im2col(mask, kernel, stride, (1, 1), out).sum(dim=(2, 3))[0, 0]
 
 
@@ -281,10 +297,15 @@ def avg_pool2d(
     fn = "avg_pool2d"
     k, s, p, _, out, extra = _geometry(fn, input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral) \
-                or divisor_override == 0:
-            raise ValueError(f"{fn}: argument 'divisor_override' must be a non-zero int, got "
-                             f"{divisor_override!r}")
+        if (
+            isinstance(divisor_override, bool)
+            or not isinstance(divisor_override, numbers.Integral)
+            or divisor_override == 0
+        ):
+            raise ValueError(
+                f"{fn}: argument 'divisor_override' must be a non-zero int, got "
+                f"{divisor_override!r}"
+            )
         divisor = torch.full(out, float(divisor_override), dtype=input.dtype, device=input.device)
     else:
         region = p if count_include_pad else (0, 0)
@@ -293,7 +314,10 @@ def avg_pool2d(
 
 
 class LpPoolFunction(torch.autograd.Function):
-    """:math:`y = (r \\sum_{\\mathcal R} x^p)^{1/p}` per window; ``r`` is 1 except for clipped windows."""
+    """:math:`y = (r \\sum_{\\mathcal R} x^p)^{1/p}` per window.
+
+    ``r`` is 1 except for windows clipped by the edge in ``ceil_mode``.
+    """
 
     @staticmethod
     def forward(ctx, x, norm_type, kernel, stride, extra, out, ratio):
@@ -362,10 +386,15 @@ def lp_pool2d(
 def _adaptive_size(fn, x, output_size):
     check_floating(fn, "input", x)
     check_ndim(fn, "input", x, 4, "(N, C, H, W)")
-    pair = (output_size, output_size) if isinstance(output_size, numbers.Integral) or output_size is None \
+    pair = (
+        (output_size, output_size)
+        if isinstance(output_size, numbers.Integral) or output_size is None
         else tuple(output_size)
+    )
     if len(pair) != 2:
-        raise TypeError(f"{fn}: argument 'output_size' must be an int or a pair, got {output_size!r}")
+        raise TypeError(
+            f"{fn}: argument 'output_size' must be an int or a pair, got {output_size!r}"
+        )
     out = tuple(x.shape[2 + i] if v is None else int(v) for i, v in enumerate(pair))
     if any(v < 1 for v in out):
         raise ValueError(f"{fn}: argument 'output_size' must be >= 1, got {output_size!r}")

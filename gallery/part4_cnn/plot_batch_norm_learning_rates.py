@@ -31,8 +31,9 @@ use_style()
 budget = get_budget()
 n_train = by_budget(smoke=1_000, ci=10_000, default=60_000)
 epochs = by_budget(smoke=1, ci=3, default=10, full=30)
-learning_rates = by_budget(smoke=[0.1, 2.0], ci=[0.02, 0.1, 0.5, 2.0, 8.0],
-                           default=[0.02, 0.1, 0.5, 2.0, 8.0])
+learning_rates = by_budget(
+    smoke=[0.1, 2.0], ci=[0.02, 0.1, 0.5, 2.0, 8.0], default=[0.02, 0.1, 0.5, 2.0, 8.0]
+)
 watch_lr = 0.5 if 0.5 in learning_rates else learning_rates[0]
 batch_size = 60
 
@@ -41,7 +42,9 @@ test_images, test_labels = load_mnist("test")
 X = train_images[:n_train].reshape(n_train, -1).float() / 255.0
 y = train_labels[:n_train]
 X_test = test_images.reshape(len(test_images), -1).float() / 255.0
-print(f"budget={budget}: {n_train} training images, {epochs} epochs, learning rates {learning_rates}")
+print(
+    f"budget={budget}: {n_train} training images, {epochs} epochs, learning rates {learning_rates}"
+)
 
 
 class MLP(torch.nn.Module):
@@ -81,8 +84,9 @@ for lr in learning_rates:
         curve, trace = [], []
         start = time.perf_counter()
         for _ in progress_bar(range(epochs), desc=f"lr={lr} bn={bn}"):
-            for step, (xb, yb) in enumerate(iterate_minibatches(X, y, batch_size=batch_size,
-                                                                 generator=generator)):
+            for step, (xb, yb) in enumerate(
+                iterate_minibatches(X, y, batch_size=batch_size, generator=generator)
+            ):
                 loss = cross_entropy(model(xb), yb)
                 optimizer.zero_grad()
                 loss.backward()
@@ -92,7 +96,9 @@ for lr in learning_rates:
                     with torch.no_grad():
                         record = []
                         model(probe, record)
-                        trace.append(torch.quantile(record[-1][:, 0], torch.tensor([0.15, 0.5, 0.85])))
+                        trace.append(
+                            torch.quantile(record[-1][:, 0], torch.tensor([0.15, 0.5, 0.85]))
+                        )
                     model.train()
             model.eval()
             with torch.no_grad():
@@ -101,16 +107,23 @@ for lr in learning_rates:
         results[(lr, bn)] = curve
         if trace:
             watched[bn] = torch.stack(trace)
-        print(f"lr={lr:<5} {'with' if bn else 'without'} BN: test accuracy {curve[-1]:.4f} "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"lr={lr:<5} {'with' if bn else 'without'} BN: test accuracy {curve[-1]:.4f} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
 # %%
 # Test accuracy against the learning rate
 # ---------------------------------------
 fig, ax = plt.subplots(figsize=(6, 3.6))
 for bn, color, label in ((False, PALETTE[0], "without BN"), (True, PALETTE[1], "with BN")):
-    ax.semilogx(learning_rates, [results[(lr, bn)][-1] for lr in learning_rates], marker="o",
-                color=color, label=label)
+    ax.semilogx(
+        learning_rates,
+        [results[(lr, bn)][-1] for lr in learning_rates],
+        marker="o",
+        color=color,
+        label=label,
+    )
 ax.set_xlabel("learning rate")
 ax.set_ylabel(f"test accuracy after {epochs} epoch(s)")
 ax.set_title("Sigmoid MLP on MNIST, plain SGD")

@@ -48,9 +48,17 @@ class LeNet(torch.nn.Module):
     def __init__(self, nn):
         super().__init__()
         self.features = torch.nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c2, c3, 5), nn.BatchNorm2d(c3), nn.ReLU(),
+            nn.Conv2d(1, c1, 5, padding=2),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 5),
+            nn.BatchNorm2d(c3),
+            nn.ReLU(),
             nn.Conv2d(c3, 10, 1),
         )
 
@@ -63,8 +71,10 @@ ours = LeNet(dnn)
 reference = LeNet(torch.nn)
 reference.load_state_dict(ours.state_dict())  # same parameter names, same start
 print(ours)
-print(f"{sum(p.numel() for p in ours.parameters())} parameters; budget={budget}, "
-      f"{n_train} training images, {epochs} epochs, device {device}")
+print(
+    f"{sum(p.numel() for p in ours.parameters())} parameters; budget={budget}, "
+    f"{n_train} training images, {epochs} epochs, device {device}"
+)
 
 # %%
 # Before training, the two networks agree on a batch to rounding error, in
@@ -80,8 +90,10 @@ for model in (ours, reference):
     model.zero_grad()
     cross_entropy(model(xb), yb).backward()
 out_diff = (ours(xb) - reference(xb)).abs().max().item()
-grad_diff = max((a.grad - b.grad).abs().max().item() / b.grad.abs().max().item()
-                for a, b in zip(ours.parameters(), reference.parameters()))
+grad_diff = max(
+    (a.grad - b.grad).abs().max().item() / b.grad.abs().max().item()
+    for a, b in zip(ours.parameters(), reference.parameters())
+)
 print(f"largest difference: outputs {out_diff:.1e}, gradients {grad_diff:.1e} (relative)")
 assert out_diff < 1e-4 and grad_diff < 1e-4
 
@@ -93,20 +105,33 @@ assert out_diff < 1e-4 and grad_diff < 1e-4
 histories, seconds = {}, {}
 for name, model in (("dlbook.nn", ours), ("torch.nn", reference)):
     generator = seed_everything(1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
-                                weight_decay=5e-4)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4
+    )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.perf_counter()
-    histories[name] = fit(model, cross_entropy, optimizer, (X, y), epochs=epochs, batch_size=64,
-                          generator=generator, device=device, scheduler=scheduler, desc=name)
+    histories[name] = fit(
+        model,
+        cross_entropy,
+        optimizer,
+        (X, y),
+        epochs=epochs,
+        batch_size=64,
+        generator=generator,
+        device=device,
+        scheduler=scheduler,
+        desc=name,
+    )
     seconds[name] = time.perf_counter() - start
 
 print(f"{'layers':<10} {'test accuracy':>13} {'train loss':>10} {'wall time':>10}")
 for name, model in (("dlbook.nn", ours), ("torch.nn", reference)):
     acc = evaluate(model, X_test, test_labels, metrics={"accuracy": accuracy}, device=device)
     histories[name].test_accuracy = acc["accuracy"]
-    print(f"{name:<10} {acc['accuracy']:13.4f} {histories[name].last('train_loss'):10.4f} "
-          f"{seconds[name]:9.1f}s")
+    print(
+        f"{name:<10} {acc['accuracy']:13.4f} {histories[name].last('train_loss'):10.4f} "
+        f"{seconds[name]:9.1f}s"
+    )
 ratio = seconds["dlbook.nn"] / seconds["torch.nn"]
 print(f"speed ratio (dlbook / torch wall time): {ratio:.2f}")
 

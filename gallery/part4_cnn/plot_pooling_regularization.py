@@ -48,8 +48,10 @@ X_test = (test_images[:n_test].float() / 255.0).unsqueeze(1)
 test_labels = test_labels[:n_test]
 # shift every test digit 2 pixels right and 2 down (MNIST borders are empty)
 X_shift = torch.roll(X_test, shifts=(2, 2), dims=(2, 3))
-print(f"budget={budget}: {n_train} training images, {n_test} test images, {epochs} epochs, "
-      f"seeds {seeds}")
+print(
+    f"budget={budget}: {n_train} training images, {n_test} test images, {epochs} epochs, "
+    f"seeds {seeds}"
+)
 
 
 class Subsample(torch.nn.Module):
@@ -58,12 +60,20 @@ class Subsample(torch.nn.Module):
 
 
 def make(kind):
-    reduce = {"max": lambda: dnn.MaxPool2d(2), "average": lambda: dnn.AvgPool2d(2),
-              "subsample": Subsample, "none": torch.nn.Identity}[kind]
+    reduce = {
+        "max": lambda: dnn.MaxPool2d(2),
+        "average": lambda: dnn.AvgPool2d(2),
+        "subsample": Subsample,
+        "none": torch.nn.Identity,
+    }[kind]
     side = 28 if kind == "none" else 7
     return torch.nn.Sequential(
-        dnn.Conv2d(1, 16, 5, padding=2), dnn.ReLU(), reduce(),
-        dnn.Conv2d(16, 32, 5, padding=2), dnn.ReLU(), reduce(),
+        dnn.Conv2d(1, 16, 5, padding=2),
+        dnn.ReLU(),
+        reduce(),
+        dnn.Conv2d(16, 32, 5, padding=2),
+        dnn.ReLU(),
+        reduce(),
         dnn.Conv2d(32, 10, side),  # dense classifier over the whole map
         torch.nn.Flatten(),
     )
@@ -79,18 +89,31 @@ for kind in kinds:
         generator = seed_everything(seed)
         model = make(kind)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        fit(model, cross_entropy, optimizer, (X, y), epochs=epochs, batch_size=50,
-            generator=generator, device=torch.device("cpu"), desc=kind)
+        fit(
+            model,
+            cross_entropy,
+            optimizer,
+            (X, y),
+            epochs=epochs,
+            batch_size=50,
+            generator=generator,
+            device=torch.device("cpu"),
+            desc=kind,
+        )
         m = {"accuracy": accuracy}
-        rows[kind].append((
-            evaluate(model, X, y, metrics=m)["accuracy"],
-            evaluate(model, X_test, test_labels, metrics=m)["accuracy"],
-            evaluate(model, X_shift, test_labels, metrics=m)["accuracy"],
-        ))
+        rows[kind].append(
+            (
+                evaluate(model, X, y, metrics=m)["accuracy"],
+                evaluate(model, X_test, test_labels, metrics=m)["accuracy"],
+                evaluate(model, X_shift, test_labels, metrics=m)["accuracy"],
+            )
+        )
     params = sum(p.numel() for p in make(kind).parameters())
     train, test, shifted = np.mean(rows[kind], axis=0)
-    print(f"{kind:<10} {params:>7} parameters: train {train:.4f}, test {test:.4f}, "
-          f"gap {train - test:.4f}, shifted test {shifted:.4f}")
+    print(
+        f"{kind:<10} {params:>7} parameters: train {train:.4f}, test {test:.4f}, "
+        f"gap {train - test:.4f}, shifted test {shifted:.4f}"
+    )
 
 # %%
 # Results
