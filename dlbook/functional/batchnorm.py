@@ -56,6 +56,7 @@ class BatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
+        """Normalize with the batch statistics; return ``(y, mean, var)``."""
         dims = _reduce_dims(x)
         mean = x.mean(dim=dims)
         xc = x - _per_channel(mean, x)  # centred input, two passes: stable and fast
@@ -74,6 +75,7 @@ class BatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output, _grad_mean, _grad_var):
+        """Gradients of the batch-norm equations for ``x``, ``weight`` and ``bias``."""
         xc, invstd, scale = ctx.saved_tensors
         g = grad_output
         dims = _reduce_dims(g)

@@ -168,6 +168,7 @@ class Conv2dFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        """Cross-correlate by im2col and one matrix product per group."""
         n, c, h, w = x.shape
         o, cg, kh, kw = weight.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
@@ -187,6 +188,7 @@ class Conv2dFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Input gradient by col2im of :math:`W^\\top G`; weight gradient :math:`G U^\\top`."""
         cols, weight = ctx.saved_tensors
         x_shape, padded, stride, padding, dilation, groups, has_bias = ctx.conf
         n, c, h, w = x_shape

@@ -104,6 +104,7 @@ class MaxIndexFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, index):
+        """Gather ``x`` at the flat indices."""
         n, c, h, w = x.shape
         ctx.save_for_backward(index)
         ctx.x_shape = x.shape
@@ -111,6 +112,7 @@ class MaxIndexFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Scatter-add the gradient back to the gathered positions."""
         (index,) = ctx.saved_tensors
         n, c, h, w = ctx.x_shape
         grad = grad_output.new_zeros(n, c, h * w)
@@ -187,6 +189,7 @@ class MaxPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, out, extra):
+        """Window maxima and the flat positions of the (first) maxima."""
         n, c, h, w = x.shape
         kk = kernel[0] * kernel[1]
         xp = _pad(x, padding, value=-math.inf, extra=extra)
@@ -204,6 +207,7 @@ class MaxPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output, _grad_index):
+        """Scatter-add each output gradient to the position of its maximum."""
         (index,) = ctx.saved_tensors
         n, c, h, w = ctx.x_shape
         grad = grad_output.new_zeros(n, c, h * w)
@@ -216,6 +220,7 @@ class AvgPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, extra, out, divisor):
+        """Window sums divided by the per-window divisor."""
         xp = _pad(x, padding, extra=extra)
         y = im2col(xp, kernel, stride, (1, 1), out).sum(dim=(2, 3)) / divisor
         ctx.save_for_backward(divisor)
@@ -224,6 +229,7 @@ class AvgPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Spread ``g / divisor`` evenly over each window (col2im)."""
         (divisor,) = ctx.saved_tensors
         (n, c, h, w), padded, kernel, stride, padding = ctx.conf
         g = (grad_output / divisor).unsqueeze(2).unsqueeze(3)
@@ -321,6 +327,7 @@ class LpPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, norm_type, kernel, stride, extra, out, ratio):
+        """Power sums of the windows, to the power ``1/p``."""
         xp = _pad(x, (0, 0), extra=extra)
         total = im2col(xp.pow(norm_type), kernel, stride, (1, 1), out).sum(dim=(2, 3)) * ratio
         y = total.pow(1.0 / norm_type)
@@ -330,6 +337,7 @@ class LpPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Send :math:`g\\,(x_r / y)^{p-1}` to each window element."""
         x, total, ratio = ctx.saved_tensors
         p, padded, kernel, stride = ctx.conf
         n, c, h, w = x.shape
@@ -457,11 +465,13 @@ class AdaptiveAvgPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, a_h, a_w):
+        """Compute :math:`A_h X A_w^\\top`."""
         ctx.save_for_backward(a_h, a_w)
         return a_h @ x @ a_w.T
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Return :math:`A_h^\\top G A_w`."""
         a_h, a_w = ctx.saved_tensors
         return a_h.T @ grad_output @ a_w, None, None
 
