@@ -16,6 +16,9 @@ normalization after each convolution and max pooling instead of
 subsampling. Its two "fully connected" layers are convolutions: a
 :math:`5 \\times 5` filter over a :math:`5 \\times 5` map, then a
 :math:`1 \\times 1` filter (see the exercises of :doc:`/part4/convolution`).
+There is no dropout, because ``dlbook.nn`` has no dropout layer in this
+part; besides weight decay, the batch normalization after every convolution
+is the only regularizer.
 """
 
 # %%
