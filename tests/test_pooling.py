@@ -141,6 +141,13 @@ def test_ties_go_to_the_first_maximum_like_torch():
     ones = torch.ones(1, 1, 2, 2, dtype=torch.float64, requires_grad=True)
     adaptive_max_pool2d(ones, 1).sum().backward()
     assert ones.grad[0, 0].tolist() == [[1, 0], [0, 0]]
+    # unequal, overlapping adaptive bins full of ties
+    tied = torch.randint(0, 2, (2, 3, 7, 5), generator=torch.Generator().manual_seed(0)).double()
+    for size in [(3, 2), (4, 3), (5, 4)]:
+        _compare(lambda t, s=size: adaptive_max_pool2d(t, s),
+                 lambda t, s=size: TF.adaptive_max_pool2d(t, s), tied)
+        assert torch.equal(adaptive_max_pool2d(tied, size, True)[1],
+                           TF.adaptive_max_pool2d(tied, size, True)[1])
 
 
 def test_lp_pool_limits():

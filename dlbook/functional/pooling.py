@@ -466,24 +466,20 @@ def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool =
         # The max over a rectangle is the max over its rows of the max over its
         # columns. Taking the first maximum at each stage gives the first
         # maximum in row-major order, PyTorch's choice on ties.
-        cols = _bin_index(w, out[1], input.device)  # (ow, longest bin)
-        col_max, col_arg = input.detach()[:, :, :, cols].max(dim=-1)  # (N, C, H, ow)
-        col_pos = cols[torch.arange(out[1], device=input.device), col_arg]  # column of each max
-        rows = _bin_index(h, out[0], input.device)  # (oh, longest bin)
-        _, row_arg = col_max[:, :, rows, :].max(dim=3)  # (N, C, oh, ow)
-        row = rows[torch.arange(out[0], device=input.device).reshape(-1, 1), row_arg]
-        col = col_pos.gather(2, row)
-        index = row * w + col
+        x = input.detach()
+        col_max, col_pos = [], []
+        for w0, w1 in _bins(w, out[1]):
+            value, arg = x[:, :, :, w0:w1].max(dim=3)
+            col_max.append(value)
+            col_pos.append(arg + w0)
+        col_max, col_pos = torch.stack(col_max, 3), torch.stack(col_pos, 3)  # (N, C, H, ow)
+        rows = []
+        for h0, h1 in _bins(h, out[0]):
+            rows.append(col_max[:, :, h0:h1, :].argmax(dim=2) + h0)
+        row = torch.stack(rows, 2)  # (N, C, oh, ow): row of each maximum
+        index = row * w + col_pos.gather(2, row)
     y = MaxIndexFunction.apply(input, index)
     return (y, index) if return_indices else y
-
-
-def _bin_index(n: int, m: int, device) -> torch.Tensor:
-    """``(m, longest bin)`` positions of each adaptive bin, padded by repeating its last one."""
-    bins = _bins(n, m)
-    longest = max(e - s for s, e in bins)
-    idx = [list(range(s, e)) + [e - 1] * (longest - (e - s)) for s, e in bins]
-    return torch.tensor(idx, dtype=torch.long, device=device)
 
 
 def _average_matrix(n: int, m: int, like: torch.Tensor) -> torch.Tensor:
