@@ -158,6 +158,17 @@ def _pad(
     return torch.nn.functional.pad(x, (pw, pw + ew, ph, ph + eh), value=value)
 
 
+# Below this many output positions per image, the matrix products run over all
+# (example, position) pairs at once instead of one image at a time.
+_FEW_POSITIONS = 16
+
+
+def _batch_to_columns(t: torch.Tensor) -> torch.Tensor:
+    """``(N, G, R, L)`` to ``(G, R, N * L)``: the examples side by side as columns."""
+    n, g, r, length = t.shape
+    return t.permute(1, 2, 0, 3).reshape(g, r, n * length)
+
+
 class Conv2dFunction(torch.autograd.Function):
     """Grouped 2-D cross-correlation by im2col and matrix products.
 
@@ -179,7 +190,12 @@ class Conv2dFunction(torch.autograd.Function):
             n, groups, cg * kh * kw, oh * ow
         )
         wm = weight.reshape(groups, o // groups, cg * kh * kw)
-        y = torch.matmul(wm, cols).reshape(n, o, oh, ow)
+        if oh * ow <= _FEW_POSITIONS:
+            # few output positions: one product over all (example, position) pairs
+            y = torch.matmul(wm, _batch_to_columns(cols)).reshape(groups, o // groups, n, oh * ow)
+            y = y.permute(2, 0, 1, 3).reshape(n, o, oh, ow)
+        else:
+            y = torch.matmul(wm, cols).reshape(n, o, oh, ow)
         if bias is not None:
             y = y + bias.reshape(1, o, 1, 1)
         ctx.save_for_backward(cols, weight)
@@ -196,17 +212,30 @@ class Conv2dFunction(torch.autograd.Function):
         oh, ow = grad_output.shape[2:]
         g = grad_output.reshape(n, groups, o // groups, oh * ow)
         grad_x = grad_w = grad_b = None
+        few = oh * ow <= _FEW_POSITIONS
         if ctx.needs_input_grad[0]:
             wm = weight.reshape(groups, o // groups, cg * kh * kw)
             # W^T G, then every column goes back to its receptive field
-            gcols = torch.matmul(wm.transpose(1, 2), g).reshape(n, c, kh, kw, oh, ow)
+            if few:
+                gcols = torch.matmul(wm.transpose(1, 2), _batch_to_columns(g))
+                gcols = gcols.reshape(groups, -1, n, oh * ow).permute(2, 0, 1, 3)
+            else:
+                gcols = torch.matmul(wm.transpose(1, 2), g)
+            gcols = gcols.reshape(n, c, kh, kw, oh, ow)
             gxp = col2im(gcols, tuple(padded), stride, dilation)
             grad_x = gxp[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
         if ctx.needs_input_grad[1]:
             # correlation of the input columns with the upstream gradient, summed over N
-            # (one product per example, then the sum: cheaper than one product over (n, l),
-            # which would need transposed copies of the columns)
-            grad_w = torch.matmul(g, cols.transpose(2, 3)).sum(0).reshape(weight.shape)
+            if few:
+                cols_t = _batch_to_columns(cols).transpose(1, 2)
+                grad_w = torch.matmul(_batch_to_columns(g), cols_t)
+            else:
+                # one product per example, accumulated: no (N, O, K) intermediate and no
+                # transposed copy of the columns
+                grad_w = weight.new_zeros(groups, o // groups, cg * kh * kw)
+                for i in range(n):
+                    grad_w.baddbmm_(g[i], cols[i].transpose(1, 2))
+            grad_w = grad_w.reshape(weight.shape)
         if has_bias and ctx.needs_input_grad[2]:
             grad_b = grad_output.sum(dim=(0, 2, 3))
         return grad_x, grad_w, grad_b, None, None, None, None
