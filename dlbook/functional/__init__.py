@@ -8,12 +8,29 @@ so that the two can be swapped.
 """
 
 from dlbook.functional.activations import relu, sigmoid, tanh
+from dlbook.functional.batchnorm import batch_norm
+from dlbook.functional.conv import conv2d, conv_output_size
 from dlbook.functional.dropout import dropout
+from dlbook.functional.pooling import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    lp_pool2d,
+    max_pool2d,
+)
 from dlbook.functional.softmax import cross_entropy, log_softmax, softmax
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "conv2d",
+    "conv_output_size",
     "cross_entropy",
     "dropout",
+    "lp_pool2d",
+    "max_pool2d",
     "log_softmax",
     "relu",
     "sigmoid",
