@@ -15,12 +15,26 @@ The package is organised in small modules that mirror the book's chapters:
     Accuracy and top-k error.
 ``dlbook.data``
     Data-set registry, verified downloads and loaders.
+``dlbook.manifold``
+    t-SNE: perplexity calibration, the exact and FFT-accelerated gradient,
+    and a scikit-learn-like estimator.
 ``dlbook.budget``, ``dlbook.runs``, ``dlbook.plotting``
     Run budgets, seeding, device choice, a small training loop and the
     book's figure style.
 """
 
-from dlbook import autodiff, budget, data, functional, linear, metrics, nn, plotting, runs
+from dlbook import (
+    autodiff,
+    budget,
+    data,
+    functional,
+    linear,
+    manifold,
+    metrics,
+    nn,
+    plotting,
+    runs,
+)
 
 __version__ = "0.1.0"
 
@@ -30,6 +44,7 @@ __all__ = [
     "data",
     "functional",
     "linear",
+    "manifold",
     "metrics",
     "nn",
     "plotting",

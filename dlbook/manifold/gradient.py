@@ -136,12 +136,10 @@ def tsne_gradient(P: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     True
     """
     _check_PY("tsne_gradient", P, Y)
-    n = Y.shape[0]
-    diff = Y[:, None, :] - Y[None, :, :]
-    W = 1.0 / (1.0 + (diff * diff).sum(-1))
-    W = W * (1.0 - torch.eye(n, dtype=Y.dtype))
-    Q = W / W.sum()
-    M = (P - Q) * W
+    W = (1.0 + squared_distances(Y)).reciprocal_()
+    W.fill_diagonal_(0.0)
+    M = P - W / W.sum()
+    M.mul_(W)
     return 4.0 * (M.sum(1, keepdim=True) * Y - M @ Y)
 
 
