@@ -32,7 +32,7 @@ use_style()
 g = seed_everything(0)
 n = by_budget(smoke=200, ci=800, default=2000)
 dims = [1, 2, 10, 50, 200]
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+fig, ax = plt.subplots(figsize=(6, 3.8))
 print(f"{'D':>4} {'mean dist':>10} {'std/mean':>9}  {'near (<0.5 mean)':>17}")
 for D, colour in zip(dims, PALETTE):
     X = torch.rand(n, D, generator=g, dtype=torch.float64)
@@ -41,13 +41,13 @@ for D, colour in zip(dims, PALETTE):
     rel = d / d.mean()
     near = float((rel < 0.5).double().mean())
     print(f"{D:>4} {float(d.mean()):>10.3f} {float(rel.std()):>9.3f}  {near:>17.4f}")
-    axes[0].hist(
+    ax.hist(
         rel.numpy(), bins=80, density=True, histtype="step", color=colour, label=f"D = {D}"
     )
-axes[0].set_xlabel("pairwise distance / mean distance")
-axes[0].set_ylabel("density")
-axes[0].set_title("uniform points in $[0, 1]^D$")
-axes[0].legend()
+ax.set_xlabel("pairwise distance / mean distance")
+ax.set_ylabel("density")
+ax.set_title("uniform points in $[0, 1]^D$")
+ax.legend()
 
 # %%
 # How much room a map has
@@ -58,12 +58,13 @@ axes[0].legend()
 # map has room for only :math:`10 \cdot 2^2 = 40` at the same relative
 # distances: the rest must be pushed outwards, or crushed inwards.
 r = torch.linspace(1, 3, 50, dtype=torch.float64)
+fig, ax = plt.subplots(figsize=(6, 3.8))
 for D, colour in zip([2, 10, 50], PALETTE):
-    axes[1].semilogy(r.numpy(), (10 * r**D).numpy(), color=colour, label=f"D = {D}")
-axes[1].set_xlabel("radius (neighbours of rank 10 at radius 1)")
-axes[1].set_ylabel("points that fit within the radius")
-axes[1].set_title("room for neighbours grows like $r^D$")
-axes[1].legend()
+    ax.semilogy(r.numpy(), (10 * r**D).numpy(), color=colour, label=f"D = {D}")
+ax.set_xlabel("radius (neighbours of rank 10 at radius 1)")
+ax.set_ylabel("points that fit within the radius")
+ax.set_title("room for neighbours grows like $r^D$")
+ax.legend()
 for D in [2, 10, 50]:
     print(f"D = {D:>2}: room at radius 2 for {10 * 2**D:.3g} points (2-D map: 40)")
 
@@ -77,14 +78,15 @@ for D in [2, 10, 50]:
 # :math:`(1 + y^2)^{-1}`. Near points stay near; moderately distant ones are
 # pushed much further away, which leaves room for the clusters.
 d = torch.linspace(0, 3.5, 200, dtype=torch.float64)
+fig, ax = plt.subplots(figsize=(6, 3.8))
 y_t = torch.sqrt(torch.exp(d**2 / 2) - 1)
-axes[2].plot(d.numpy(), d.numpy(), color=PALETTE[0], label="Gaussian map kernel")
-axes[2].plot(d.numpy(), y_t.numpy(), color=PALETTE[1], label="Student-t map kernel")
-axes[2].set_xlabel("input distance $d$")
-axes[2].set_ylabel("map distance with equal similarity")
-axes[2].set_ylim(0, 12)
-axes[2].set_title("matching similarities")
-axes[2].legend()
+ax.plot(d.numpy(), d.numpy(), color=PALETTE[0], label="Gaussian map kernel")
+ax.plot(d.numpy(), y_t.numpy(), color=PALETTE[1], label="Student-t map kernel")
+ax.set_xlabel("input distance $d$")
+ax.set_ylabel("map distance with equal similarity")
+ax.set_ylim(0, 12)
+ax.set_title("matching similarities")
+ax.legend()
 for di in [0.5, 1.0, 2.0, 3.0]:
     y_di = math.sqrt(math.exp(di**2 / 2) - 1)
     print(f"input distance {di}: Student-t map distance {y_di:.2f}")
