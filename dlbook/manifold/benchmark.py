@@ -266,7 +266,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
     parser.add_argument(
-        "--methods", nargs="+", default=["dlbook-fft", "dlbook-exact", "sklearn", "openTSNE"]
+        "--methods",
+        nargs="+",
+        default=["dlbook-fft", "dlbook-fft-p4", "dlbook-exact", "sklearn", "openTSNE"],
     )
     parser.add_argument("--perplexity", type=float, default=30.0)
     parser.add_argument("--n-iter", type=int, default=750)
