@@ -54,13 +54,14 @@ def table(result):
                 f"{r['kl_common_P']:>15.3f}{r['trustworthiness']:>9.4f}"
             )
     q = result["ratios"]
-    if q:
-        lines.append(
-            f"dlbook-fft vs openTSNE: time x{q['time_dlbook_fft_over_openTSNE']:.2f}, "
-            f"KL (own) {100 * q['kl_own_relative_difference']:+.1f}%, "
-            f"KL (common P) {100 * q['kl_common_P_relative_difference']:+.1f}%, "
-            f"trustworthiness {q['trustworthiness_difference']:+.4f}"
-        )
+    for prefix, name in [("", "dlbook-fft"), ("p4_", "dlbook-fft-p4")]:
+        if prefix + "time_dlbook_fft_over_openTSNE" in q:
+            lines.append(
+                f"{name} vs openTSNE: time x{q[prefix + 'time_dlbook_fft_over_openTSNE']:.2f}, "
+                f"KL (own) {100 * q[prefix + 'kl_own_relative_difference']:+.1f}%, "
+                f"KL (common P) {100 * q[prefix + 'kl_common_P_relative_difference']:+.1f}%, "
+                f"trustworthiness {q[prefix + 'trustworthiness_difference']:+.4f}"
+            )
     return "\n".join(lines)
 
 
@@ -88,6 +89,7 @@ print(table(saved))
 # ----------------------------
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 colour = {
+    "dlbook-fft-p4": PALETTE[4],
     "dlbook-fft": PALETTE[0],
     "dlbook-exact": PALETTE[1],
     "sklearn": PALETTE[2],
