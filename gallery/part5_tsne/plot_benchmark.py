@@ -34,7 +34,7 @@ from dlbook.manifold.benchmark import run_benchmark
 from dlbook.plotting import PALETTE, use_style
 
 use_style()
-n = by_budget(smoke=400, ci=600, default=10000)
+n = by_budget(smoke=300, ci=400, default=10000)
 trust_n = min(n, 2000)
 print(f"budget={get_budget()}: {n} points")
 live = run_benchmark(
