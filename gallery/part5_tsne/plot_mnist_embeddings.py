@@ -78,8 +78,8 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# In the 10,000-point maps of the default budget, the digits form separate
-# islands, with 4, 7 and 9 close together and 3, 5 and 8 next to each
-# other; Fashion-MNIST separates trousers, bags and footwear, while shirts,
-# T-shirts, pullovers and coats share one large region. Smaller subsets
-# (as at the ``ci`` budget) give the same groups with fewer points.
+# What to look for: whether each class forms its own island, which classes
+# touch (in MNIST maps 4, 7 and 9 often do, and 3, 5 and 8), and, in
+# Fashion-MNIST, whether the upper-body garments (shirts, T-shirts,
+# pullovers, coats) separate at all. The number of points is set by the
+# budget; the chapter's 10,000-point runs use the ``default`` budget.
