@@ -26,6 +26,9 @@ The package is organised in small modules that mirror the book's chapters:
     Data-set registry, verified downloads, loaders and class-balanced splits.
 ``dlbook.semisupervised``
     The pseudo-label loss and its ramp-up schedule.
+``dlbook.manifold``
+    t-SNE: perplexity calibration, the exact and FFT-accelerated gradient,
+    and a scikit-learn-like estimator.
 ``dlbook.budget``, ``dlbook.runs``, ``dlbook.plotting``
     Run budgets, seeding, device choice, a small training loop and the
     book's figure style.
@@ -39,6 +42,7 @@ from dlbook import (
     functional,
     init,
     linear,
+    manifold,
     metrics,
     nn,
     optim,
@@ -58,6 +62,7 @@ __all__ = [
     "functional",
     "init",
     "linear",
+    "manifold",
     "metrics",
     "nn",
     "optim",

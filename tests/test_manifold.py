@@ -1,0 +1,240 @@
+"""Tests of dlbook.manifold: affinities, the t-SNE gradient and the estimator."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlbook.budget import by_budget
+from dlbook.manifold import (
+    TSNE,
+    conditional_probabilities,
+    joint_probabilities,
+    joint_probabilities_nn,
+    kl_divergence,
+    kl_divergence_sparse,
+    perplexity_of,
+    repulsive_forces_fft,
+    squared_distances,
+    student_t_affinities,
+    tsne_gradient,
+    tsne_gradient_fft,
+)
+
+
+def _random_P(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    return joint_probabilities(X, perplexity=min(5.0, (n - 1) / 3)), g
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(4, 30), d=st.integers(1, 3), seed=st.integers(0, 10_000))
+def test_gradient_matches_autograd(n, d, seed):
+    P, g = _random_P(n, seed)
+    Y = (3 * torch.randn(n, d, generator=g, dtype=torch.float64)).requires_grad_()
+    kl_divergence(P, Y).backward()
+    assert torch.allclose(tsne_gradient(P, Y.detach()), Y.grad, rtol=0, atol=1e-10)
+
+
+def test_gradient_matches_autograd_gradcheck():
+    P, g = _random_P(12, 3)
+    Y = torch.randn(12, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda Y: kl_divergence(P, Y), (Y,))
+
+
+def test_gradient_without_distance_factor_is_wrong():
+    # dropping the (1 + d^2)^-1 factor gives a different vector field
+    P, g = _random_P(10, 1)
+    Y = torch.randn(10, 2, generator=g, dtype=torch.float64)
+    Q = student_t_affinities(Y)
+    careless = 4 * ((P - Q).sum(1, keepdim=True) * Y - (P - Q) @ Y)
+    assert (careless - tsne_gradient(P, Y)).abs().max() > 1e-3
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(8, 40), perp=st.floats(1.5, 6.0), seed=st.integers(0, 10_000))
+def test_perplexity_calibration_hits_target(n, perp, seed):
+    g = torch.Generator().manual_seed(seed)
+    X = (
+        torch.randn(n, 3, generator=g, dtype=torch.float64)
+        * 10 ** torch.rand(1, generator=g).item()
+    )
+    D2 = squared_distances(X)
+    D2.fill_diagonal_(math.inf)
+    P, beta = conditional_probabilities(D2, perp)
+    assert torch.allclose(P.sum(1), torch.ones(n, dtype=torch.float64))
+    assert (perplexity_of(P) - perp).abs().max() < 1e-5
+    assert (beta > 0).all()
+
+
+def test_joint_P_dense_properties():
+    X = torch.randn(60, 5, generator=torch.Generator().manual_seed(0))
+    P = joint_probabilities(X, perplexity=10)
+    assert torch.equal(P, P.T)
+    assert abs(float(P.sum()) - 1) < 1e-12
+    assert (P.diagonal() == 0).all() and (P >= 0).all()
+
+
+def test_joint_P_sparse_properties_and_k():
+    X = torch.randn(200, 5, generator=torch.Generator().manual_seed(0))
+    P = joint_probabilities_nn(X, perplexity=10)
+    D = P.to_dense()
+    assert torch.allclose(D, D.T, rtol=0, atol=0)
+    assert abs(float(P.values().sum()) - 1) < 1e-12
+    # each row holds its 30 = 3 * perplexity neighbours, plus those that chose it
+    assert ((D > 0).sum(1) >= 30).all()
+    assert P._nnz() <= 2 * 200 * 30
+
+
+def test_sparse_P_is_close_to_dense_P():
+    X = torch.randn(300, 5, generator=torch.Generator().manual_seed(1))
+    Pd = joint_probabilities(X, perplexity=10)
+    Ps = joint_probabilities_nn(X, perplexity=10).to_dense()
+    assert float((Pd - Ps).abs().sum()) < 0.1  # L1 distance; at most 2
+
+
+def test_fft_forces_match_exact():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(400, 5, generator=g)
+    P = joint_probabilities(X, 10)
+    Y = 5 * torch.randn(400, 2, generator=g, dtype=torch.float64)
+    rep, Z = repulsive_forces_fft(Y)
+    W = 1 / (1 + squared_distances(Y))
+    W.fill_diagonal_(0)
+    W2 = W * W
+    rep_exact = W2.sum(1, keepdim=True) * Y - W2 @ Y
+    err = float((rep - rep_exact).norm() / rep_exact.norm())
+    assert err < 1e-2
+    assert abs(Z - float(W.sum())) / float(W.sum()) < 1e-3
+    # a finer grid interpolates better: the error falls faster than linearly
+    rep_fine, _ = repulsive_forces_fft(Y, min_num_intervals=100)
+    assert float((rep_fine - rep_exact).norm() / rep_exact.norm()) < err / 4
+    # the gradient is a difference of attraction and repulsion, so its relative error is larger
+    grad, Z = tsne_gradient_fft(P.to_sparse(), Y)
+    exact = tsne_gradient(P, Y)
+    assert float((grad - exact).norm() / exact.norm()) < 1e-2
+    assert (
+        abs(float(kl_divergence_sparse(P.to_sparse(), Y, Z=Z)) - float(kl_divergence(P, Y))) < 1e-3
+    )
+
+
+def test_fft_rejects_3d_maps():
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        repulsive_forces_fft(torch.zeros(10, 3, dtype=torch.float64))
+
+
+def _blobs(n_per, k, seed, spread=20.0):
+    g = torch.Generator().manual_seed(seed)
+    centres = spread * torch.randn(k, 10, generator=g)
+    X = torch.cat([c + torch.randn(n_per, 10, generator=g) for c in centres])
+    y = torch.arange(k).repeat_interleave(n_per)
+    return X, y
+
+
+def _one_nn_accuracy(Y, y):
+    Y = torch.as_tensor(Y)
+    D = torch.cdist(Y, Y)
+    D.fill_diagonal_(float("inf"))
+    return float((y[D.argmin(1)] == y).double().mean())
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+def test_blobs_come_out_separated(method):
+    n_per = by_budget(smoke=40, ci=60, default=100)
+    n_iter = by_budget(smoke=300, ci=500, default=750)
+    X, y = _blobs(n_per, 4, seed=0)
+    Y = TSNE(perplexity=10, n_iter=n_iter, method=method, random_state=0).fit_transform(X)
+    assert Y.shape == (4 * n_per, 2)
+    assert _one_nn_accuracy(Y, y) == 1.0
+
+
+def test_returns_numpy_for_numpy_input():
+    X, _ = _blobs(20, 2, seed=0)
+    Y = TSNE(perplexity=5, n_iter=50, method="exact").fit_transform(X.numpy())
+    assert isinstance(Y, np.ndarray) and Y.shape == (40, 2)
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+@pytest.mark.parametrize("init", ["pca", "random"])
+def test_seeded_runs_are_deterministic(method, init):
+    X, _ = _blobs(30, 3, seed=2)
+    a = TSNE(perplexity=8, n_iter=100, method=method, init=init, random_state=3).fit_transform(X)
+    b = TSNE(perplexity=8, n_iter=100, method=method, init=init, random_state=3).fit_transform(X)
+    assert torch.equal(a, b)
+
+
+def test_random_init_depends_on_seed():
+    X, _ = _blobs(30, 3, seed=2)
+    a = TSNE(perplexity=8, n_iter=20, method="exact", init="random", random_state=0).fit_transform(
+        X
+    )
+    b = TSNE(perplexity=8, n_iter=20, method="exact", init="random", random_state=1).fit_transform(
+        X
+    )
+    assert not torch.equal(a, b)
+
+
+def test_kl_divergence_attribute_is_the_final_cost():
+    X, _ = _blobs(25, 2, seed=4)
+    t = TSNE(perplexity=8, n_iter=400, exaggeration_iter=100, method="exact", random_state=0)
+    Y = t.fit_transform(X)
+    assert t.kl_divergence_ == pytest.approx(float(kl_divergence(t.P_, Y)), abs=1e-12)
+    history = dict(t.kl_history_)
+    # the cost goes down once exaggeration ends
+    assert t.kl_divergence_ < history[150] < history[100]
+
+
+def test_learning_rate_auto():
+    X, _ = _blobs(200, 2, seed=0)
+    t = TSNE(perplexity=10, n_iter=1, method="fft").fit(X)
+    assert t.learning_rate_ == 50.0  # max(400 / 12 / 4, 50)
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+def test_identical_points_raise(method):
+    X = torch.ones(50, 3)
+    with pytest.raises(ValueError, match="identical"):
+        TSNE(perplexity=5, method=method).fit(X)
+
+
+def test_many_duplicates_of_one_point_raise():
+    X = torch.cat(
+        [torch.zeros(20, 3), torch.randn(40, 3, generator=torch.Generator().manual_seed(0))]
+    )
+    with pytest.raises(ValueError, match="identical points"):
+        joint_probabilities(X, perplexity=5)
+
+
+def test_few_duplicates_are_handled():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(60, 3, generator=g)
+    X[1] = X[0]
+    P = joint_probabilities(X, perplexity=10)
+    assert torch.isfinite(P).all() and abs(float(P.sum()) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("method", ["exact", "fft"])
+def test_too_few_points_raise(method):
+    X = torch.randn(80, 3)
+    with pytest.raises(ValueError, match="too few for perplexity=30"):
+        TSNE(perplexity=30, method=method).fit(X)
+
+
+def test_bad_arguments_raise():
+    X = torch.randn(50, 3)
+    with pytest.raises(ValueError, match="method"):
+        TSNE(perplexity=5, method="barnes").fit(X)
+    with pytest.raises(ValueError, match=r"shape \(N, D\)"):
+        TSNE(perplexity=5).fit(torch.randn(50))
+    with pytest.raises(ValueError, match="NaN"):
+        TSNE(perplexity=5).fit(torch.full((50, 3), float("nan")))
+    with pytest.raises(ValueError, match="n_components=2"):
+        TSNE(n_components=3, perplexity=5, method="fft").fit(X)
+    with pytest.raises(ValueError, match="P"):
+        tsne_gradient(
+            torch.zeros(3, 3, dtype=torch.float64), torch.zeros(4, 2, dtype=torch.float64)
+        )
