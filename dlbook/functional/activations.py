@@ -63,12 +63,12 @@ class ReLUFunction(torch.autograd.Function):
     def forward(ctx, x):
         mask = x > 0
         ctx.save_for_backward(mask)
-        return torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
+        return x.clamp_min(0)
 
     @staticmethod
     def backward(ctx, grad_output):
         (mask,) = ctx.saved_tensors
-        return torch.where(mask, grad_output, torch.zeros((), dtype=grad_output.dtype, device=grad_output.device))
+        return grad_output * mask
 
 
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
