@@ -6,8 +6,7 @@ The network below is built twice from the same recipe: once from
 :mod:`dlbook.nn` layers, whose backward passes are the ones derived in
 :doc:`/part4/convolution`, :doc:`/part4/pooling` and
 :doc:`/part4/batch_norm`, and once from the :mod:`torch.nn` built-ins. Both
-start from the same weights and see the same mini-batches, so any
-difference in their results comes from rounding. The script reports their
+start from the same weights and see the same mini-batches. The script reports their
 test accuracy, their wall time and the speed ratio, then shows the learned
 filters and the feature maps of one digit.
 
@@ -16,9 +15,11 @@ normalization after each convolution and max pooling instead of
 subsampling. Its two "fully connected" layers are convolutions: a
 :math:`5 \\times 5` filter over a :math:`5 \\times 5` map, then a
 :math:`1 \\times 1` filter (see the exercises of :doc:`/part4/convolution`).
-There is no dropout, because ``dlbook.nn`` has no dropout layer in this
-part; besides weight decay, the batch normalization after every convolution
-is the only regularizer.
+Dropout (:class:`dlbook.nn.Dropout`, derived in :doc:`/part3/dropout`)
+acts on the 256 features before the last layer. The two dropout layers draw
+different masks, so after the first step the two runs differ by more than
+rounding; the exact comparison below is made before training, with dropout
+switched off.
 """
 
 # %%
@@ -44,10 +45,11 @@ device = get_device()
 n_train = by_budget(smoke=500, ci=6_000, default=60_000)
 epochs = by_budget(smoke=1, ci=2, default=12, full=20)
 c1, c2, c3 = 20, 50, 256
+p_drop = 0.3
 
 
 class LeNet(torch.nn.Module):
-    """conv5-BN-ReLU-pool, conv5-BN-ReLU-pool, conv5 (dense)-BN-ReLU, conv1 (dense)."""
+    """conv5-BN-ReLU-pool, conv5-BN-ReLU-pool, conv5 (dense)-BN-ReLU-dropout, conv1 (dense)."""
 
     def __init__(self, nn):
         super().__init__()
@@ -63,6 +65,7 @@ class LeNet(torch.nn.Module):
             nn.Conv2d(c2, c3, 5),
             nn.BatchNorm2d(c3),
             nn.ReLU(),
+            nn.Dropout(p_drop),
             nn.Conv2d(c3, 10, 1),
         )
 
@@ -95,6 +98,9 @@ X_test = ((test_images.float() / 255.0 - mean) / std).unsqueeze(1)
 xb, yb = X[:64].double(), y[:64]
 pair = [copy.deepcopy(m).double() for m in (ours, reference)]
 for model in pair:
+    for layer in model.modules():
+        if isinstance(layer, (dnn.Dropout, torch.nn.Dropout)):
+            layer.eval()  # batch norm stays in training mode
     cross_entropy(model(xb), yb).backward()
 out_diff = (pair[0](xb) - pair[1](xb)).abs().max().item()
 params = zip(pair[0].parameters(), pair[1].parameters())
