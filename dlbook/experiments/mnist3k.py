@@ -88,15 +88,16 @@ def budget_settings(budget: str | None = None) -> dict:
     """
     b = get_budget(budget)
     return {
-        "epochs": by_budget(smoke=2, ci=10, default=60, budget=b),
-        "pseudo_epochs": by_budget(smoke=2, ci=10, default=80, budget=b),
+        "epochs": by_budget(smoke=2, ci=8, default=60, budget=b),
+        "pseudo_epochs": by_budget(smoke=2, ci=8, default=80, budget=b),
         "beyond_epochs": by_budget(smoke=1, ci=4, default=30, budget=b),
+        "beyond_unlabeled_batch": by_budget(smoke=48, ci=48, default=96, budget=b),
         "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
         "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
         "n_val": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
         "n_test": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
         "n_unlabeled": by_budget(smoke=4_000, ci=47_000, default=47_000, budget=b),
-        "kmeans_k": by_budget(smoke=16, ci=50, default=400, budget=b),
+        "kmeans_k": by_budget(smoke=16, ci=32, default=400, budget=b),
         "kmeans_patches": by_budget(smoke=5_000, ci=20_000, default=100_000, budget=b),
         "kmeans_iters": by_budget(smoke=5, ci=10, default=30, budget=b),
         "kmeans_fit_images": by_budget(smoke=4_000, ci=10_000, default=47_000, budget=b),
@@ -217,7 +218,7 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if name == "beyond" else None
     Xl, yl = data["labeled"]
     Xu = data["unlabeled"][0]
-    batch, ubatch = 64, (96 if name == "beyond" else 128)
+    batch, ubatch = 64, (settings["beyond_unlabeled_batch"] if name == "beyond" else 128)
     steps = math.ceil(len(yl) / batch)
     if settings["max_steps"] is not None and name == "beyond":
         steps = min(steps, settings["max_steps"])
@@ -380,19 +381,18 @@ def _std(v):
     return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
 
 
-def _commit() -> str | None:
+def _git(*args: str) -> str | None:
     try:
         root = Path(__file__).resolve().parents[2]
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10)
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
               configs: list[str] | None = None, progress: bool | None = None) -> dict:
-    """Run every row for seeds ``0 .. seeds-1`` and summarise, as written by the CLI.
+    """Run every row for the seeds ``range(seeds)`` and summarise them, as the CLI does.
 
     The base of the ``pseudo`` row is the row among ``baseline``, ``init``,
     ``augment`` with the best mean validation accuracy in this study
@@ -401,6 +401,8 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
     """
     budget = get_budget(budget)
     configs = list(CONFIGS) if configs is None else list(configs)
+    commit = _git("rev-parse", "HEAD") or None  # read at the start: the code that runs
+    status = _git("status", "--porcelain", "--untracked-files=no")
     data = load_split(dataset, budget)
     runs: dict[str, list[dict]] = {}
     base = "augment"
@@ -430,7 +432,8 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         "split": {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
                   "test": len(data["test"][1]), "split_seed": SPLIT_SEED},
         "rows": rows,
-        "commit": _commit(),
+        "commit": commit,
+        "uncommitted_changes": None if status is None else bool(status),
         "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
                      "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                      "platform": platform.platform()},
