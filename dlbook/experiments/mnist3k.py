@@ -1,0 +1,443 @@
+r"""Case study: MNIST with 3,000 labels.
+
+Protocol
+--------
+From the 60,000 official training images, :func:`dlbook.data.balanced_split`
+with ``seed=0`` draws 300 labelled images per class (3,000), 1,000
+validation images per class (10,000) and leaves 47,000 unlabelled images.
+The split is the same for every run; the run seed only changes the
+initialization, the dropout masks, the augmentations and the order of the
+mini-batches. Each run keeps the parameters of the epoch with the best
+validation accuracy (model selection on validation only) and reports the
+official 10,000 test images once, with those parameters.
+
+Rows (:data:`CONFIGS`)
+----------------------
+``baseline``
+    A small CNN (two 5x5 convolutions, max pooling, one hidden layer)
+    trained with :class:`dlbook.optim.Nesterov` and :class:`dlbook.nn.Dropout`;
+    PyTorch's default initialization.
+``init``
+    The same, with He initialization (:func:`dlbook.init.initialize_`).
+``augment``
+    The same as ``init``, each labelled mini-batch transformed by a fresh
+    :class:`dlbook.data.transforms.RandomAffine` draw (plus horizontal flips
+    on Fashion-MNIST, where they preserve the label).
+``pseudo``
+    Pseudo-labels (Lee, 2013) on top of the row among the first three with
+    the best validation accuracy: :func:`dlbook.semisupervised.pseudo_label_loss`
+    with the ramp :func:`dlbook.semisupervised.pseudo_label_weight`.
+``kmeans``
+    :class:`dlbook.features.KMeansFeatures` (Coates et al., 2011) learnt on the
+    unlabelled images, then a linear softmax classifier on the :math:`4k`
+    standardised features, trained with Nesterov momentum.
+``beyond``
+    A wider CNN with batch normalization, He initialization, augmentation,
+    and a consistency term between two augmentations of each unlabelled
+    image: the confident prediction on a mild augmentation is the
+    pseudo-label of a stronger one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlbook.budget import by_budget, get_budget
+from dlbook.data import balanced_split, load_fashion_mnist, load_mnist
+from dlbook.data.transforms import Compose, RandomAffine, RandomHorizontalFlip
+from dlbook.features import KMeansFeatures
+from dlbook.init import initialize_
+from dlbook.nn import Dropout
+from dlbook.optim import Nesterov
+from dlbook.runs import History, iterate_minibatches, progress_bar, seed_everything
+from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
+
+__all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
+           "run_config", "run_study", "predict"]
+
+SPLIT_SEED = 0
+CONFIGS = {
+    "baseline": "Baseline: CNN, Nesterov momentum, dropout",
+    "init": "+ He initialization",
+    "augment": "+ augmentation",
+    "pseudo": "Pseudo-labels (Lee 2013) on the best of rows 1-3",
+    "kmeans": "k-means features + linear classifier",
+    "beyond": "Beyond: BN CNN + augmentation + consistency",
+}
+LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+
+
+def budget_settings(budget: str | None = None) -> dict:
+    """Sizes and epochs of every row for a budget (see :func:`dlbook.budget.by_budget`).
+
+    Examples
+    --------
+    >>> budget_settings("smoke")["epochs"]
+    2
+    """
+    b = get_budget(budget)
+    return {
+        "epochs": by_budget(smoke=2, ci=8, default=60, budget=b),
+        "pseudo_epochs": by_budget(smoke=2, ci=8, default=80, budget=b),
+        "beyond_epochs": by_budget(smoke=1, ci=4, default=30, budget=b),
+        "beyond_unlabeled_batch": by_budget(smoke=48, ci=48, default=96, budget=b),
+        "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
+        "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
+        "n_val": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
+        "n_test": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
+        "n_unlabeled": by_budget(smoke=4_000, ci=47_000, default=47_000, budget=b),
+        "kmeans_k": by_budget(smoke=16, ci=32, default=400, budget=b),
+        "kmeans_patches": by_budget(smoke=5_000, ci=20_000, default=100_000, budget=b),
+        "kmeans_iters": by_budget(smoke=5, ci=10, default=30, budget=b),
+        "kmeans_fit_images": by_budget(smoke=4_000, ci=10_000, default=47_000, budget=b),
+    }
+
+
+def load_split(dataset: str = "mnist", budget: str | None = None) -> dict:
+    """Load the data and the fixed 3,000 / 10,000 / 47,000 split.
+
+    Returns a dict of float images in :math:`[0, 1]` with shape ``(N, 1, 28, 28)``
+    and ``int64`` labels: ``"labeled"``, ``"val"``, ``"unlabeled"``, ``"test"``
+    (each a pair ``(X, y)``; the unlabelled labels are kept only to measure
+    pseudo-label accuracy, never for training). The ``smoke`` budget keeps
+    the first ``n_val`` / ``n_test`` / ``n_unlabeled`` images of each part.
+    """
+    if dataset not in LOADERS:
+        raise ValueError(f"load_split: argument 'dataset' must be one of {sorted(LOADERS)}, got {dataset!r}")
+    s = budget_settings(budget)
+    images, labels = LOADERS[dataset]("train", download=False)
+    test_images, test_labels = LOADERS[dataset]("test", download=False)
+    labeled, val, unlabeled = balanced_split(labels, (300, 1000), seed=SPLIT_SEED)
+
+    def part(idx, n=None, X=images, y=labels):
+        idx = idx if n is None else idx[:n]
+        return (X[idx].float().div(255).unsqueeze(1), y[idx])
+
+    return {
+        "labeled": part(labeled),
+        "val": part(val, s["n_val"]),
+        "unlabeled": part(unlabeled, s["n_unlabeled"]),
+        "test": part(torch.arange(len(test_labels)), s["n_test"], test_images, test_labels),
+    }
+
+
+class SmallCNN(nn.Module):
+    """Rows 1-4: conv 5x5 (10) - pool - ReLU - conv 5x5 (20) - dropout - pool - ReLU - FC 50 - dropout - FC 10.
+
+    Input ``(N, 1, 28, 28)``, output logits ``(N, 10)``.
+    """
+
+    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, 5)
+        self.conv2 = nn.Conv2d(10, 20, 5)
+        self.drop_conv = Dropout(p / 2, generator=generator)
+        self.fc1 = nn.Linear(320, 50)
+        self.drop_fc = Dropout(p, generator=generator)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x):
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.drop_conv(self.conv2(x)), 2))
+        x = self.drop_fc(F.relu(self.fc1(x.flatten(1))))
+        return self.fc2(x)
+
+
+class BNCNN(nn.Module):
+    """Row 6: three blocks (conv 3x3, batch norm, ReLU, max pool) of 32, 64, 128 channels, dropout, FC 10."""
+
+    def __init__(self, p: float = 0.3, generator: torch.Generator | None = None):
+        super().__init__()
+        layers, c_in = [], 1
+        for c in (32, 64, 128):
+            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.drop = Dropout(p, generator=generator)
+        self.fc = nn.Linear(128 * 3 * 3, 10)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.features(x).flatten(1)))
+
+
+def build_model(name: str, generator: torch.Generator) -> nn.Module:
+    """The network of row ``name``, initialized from ``generator`` (and the global seed)."""
+    if name == "beyond":
+        return initialize_(BNCNN(generator=generator), "he_normal", generator=generator)
+    model = SmallCNN(generator=generator)
+    if name != "baseline":
+        initialize_(model, "he_normal", generator=generator)
+    return model
+
+
+def _augmentation(dataset: str, strength: float = 1.0):
+    affine = RandomAffine(rotation=12 * strength, translation=2.5 * strength, zoom=0.12 * strength,
+                          shear=10 * strength)
+    if dataset == "fashion-mnist":
+        return Compose([RandomHorizontalFlip(), affine])
+    return affine
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Logits of ``model`` in eval mode, shape ``(N, 10)``."""
+    was = model.training
+    model.eval()
+    out = torch.cat([model(xb) for (xb,) in iterate_minibatches(X, batch_size=batch_size, shuffle=False)])
+    model.train(was)
+    return out
+
+
+def _acc(logits, y):
+    return float((logits.argmax(1) == y).float().mean())
+
+
+def _train_network(name, data, base, settings, seed, dataset, progress):
+    g = seed_everything(seed)
+    arch = "beyond" if name == "beyond" else base
+    model = build_model(arch, g)
+    augment = name == "beyond" or base == "augment"
+    aug = _augmentation(dataset) if augment else None
+    strong = _augmentation(dataset, 1.5)
+    semi = name in ("pseudo", "beyond")
+    epochs = {"pseudo": settings["pseudo_epochs"], "beyond": settings["beyond_epochs"]}.get(
+        name, settings["epochs"])
+    lr = 0.05 if name == "beyond" else 0.01
+    opt = Nesterov(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if name == "beyond" else None
+    Xl, yl = data["labeled"]
+    Xu = data["unlabeled"][0]
+    batch, ubatch = 64, (settings["beyond_unlabeled_batch"] if name == "beyond" else 128)
+    steps = math.ceil(len(yl) / batch)
+    if settings["max_steps"] is not None and name == "beyond":
+        steps = min(steps, settings["max_steps"])
+    history = History()
+    best, best_state = -1.0, None
+    start = time.perf_counter()
+    for epoch in progress_bar(range(1, epochs + 1), desc=name, enable=progress):
+        model.train()
+        tot_loss = tot_acc = seen = 0.0
+        for i, (xb, yb) in enumerate(iterate_minibatches(Xl, yl, batch_size=batch, generator=g)):
+            if i == steps:
+                break
+            t = epoch - 1 + i / steps  # training time in epochs
+            if aug is not None:
+                xb = aug(xb, generator=g)
+            if semi:
+                ui = torch.randint(len(Xu), (ubatch,), generator=g)
+                xu = Xu[ui]
+            if name == "pseudo":
+                # Lee (2013): ramp from 0 at 20 % of training to alpha_f = 3 at 60 %
+                alpha = pseudo_label_weight(t, 0.2 * epochs, 0.6 * epochs, 3.0)
+                if aug is not None:
+                    xu = aug(xu, generator=g)
+                out = model(torch.cat([xb, xu]))
+                out_l, out_u = out[: len(xb)], out[len(xb):]
+                loss = pseudo_label_loss(out_l, yb, out_u, alpha)
+            elif name == "beyond":
+                lam = pseudo_label_weight(t, 0.0, 0.3 * epochs, 1.0)
+                xu_weak, xu_strong = aug(xu, generator=g), strong(xu, generator=g)
+                out = model(torch.cat([xb, xu_weak, xu_strong]))
+                out_l = out[: len(xb)]
+                out_w, out_s = out[len(xb): len(xb) + ubatch], out[len(xb) + ubatch:]
+                prob = out_w.detach().softmax(1)
+                conf, target = prob.max(1)
+                mask = (conf >= 0.95).float()
+                cons = (F.cross_entropy(out_s, target, reduction="none") * mask).mean()
+                loss = F.cross_entropy(out_l, yb) + lam * cons
+            else:
+                out_l = model(xb)
+                loss = F.cross_entropy(out_l, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            n = len(yb)
+            seen += n
+            tot_loss += float(loss.detach()) * n
+            tot_acc += _acc(out_l.detach(), yb) * n
+        if sched is not None:
+            sched.step()
+        val_acc = _acc(predict(model, data["val"][0]), data["val"][1])
+        history.log(epoch, train_loss=tot_loss / seen, train_batch_accuracy=tot_acc / seen,
+                    train_accuracy=_acc(predict(model, Xl), yl), val_accuracy=val_acc)
+        if val_acc > best:
+            best, best_state = val_acc, copy.deepcopy(model.state_dict())
+    history.seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    return model, history
+
+
+def _train_kmeans(data, settings, seed, progress):
+    g = seed_everything(seed)
+    start = time.perf_counter()
+    km = KMeansFeatures(n_clusters=settings["kmeans_k"], patch_size=6, n_patches=settings["kmeans_patches"],
+                        iters=settings["kmeans_iters"])
+    km.fit(data["unlabeled"][0][: settings["kmeans_fit_images"]], generator=g)
+    feats = {k: km.transform(data[k][0]) for k in ("labeled", "val", "test")}
+    mean, std = feats["labeled"].mean(0), feats["labeled"].std(0) + 1e-3
+    feats = {k: (v - mean) / std for k, v in feats.items()}
+    model = nn.Linear(feats["labeled"].shape[1], 10)
+    opt = Nesterov(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-3)
+    (Xl, yl), (Xv, yv) = (feats["labeled"], data["labeled"][1]), (feats["val"], data["val"][1])
+    history = History()
+    best, best_state = -1.0, None
+    for epoch in progress_bar(range(1, settings["linear_epochs"] + 1), desc="kmeans", enable=progress):
+        tot = seen = 0.0
+        for xb, yb in iterate_minibatches(Xl, yl, batch_size=64, generator=g):
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * len(yb)
+            seen += len(yb)
+        with torch.no_grad():
+            train_acc, val_acc = _acc(model(Xl), yl), _acc(model(Xv), yv)
+        history.log(epoch, train_loss=tot / seen, train_batch_accuracy=train_acc, train_accuracy=train_acc,
+                    val_accuracy=val_acc)
+        if val_acc > best:
+            best, best_state = val_acc, copy.deepcopy(model.state_dict())
+    history.seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+
+    class KMeansClassifier(nn.Module):
+        def forward(self, x):
+            return model((km.transform(x) - mean) / std)
+
+    return KMeansClassifier(), history
+
+
+def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dict | None = None,
+               base: str = "augment", dataset: str = "mnist", progress: bool | None = None) -> dict:
+    """Train one row once and evaluate it.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CONFIGS`.
+    seed : int
+        Run seed (initialization, dropout, augmentation, batch order).
+    budget : str, optional
+        Run budget; ``DLBOOK_BUDGET`` when omitted.
+    data : dict, optional
+        Output of :func:`load_split` (loaded when omitted).
+    base : str
+        For ``"pseudo"``: the row among ``"baseline"``, ``"init"``, ``"augment"`` it builds on.
+    dataset : str
+        ``"mnist"`` or ``"fashion-mnist"``.
+
+    Returns
+    -------
+    dict
+        ``name``, ``seed``, ``train_accuracy`` (clean labelled images),
+        ``val_accuracy`` and ``test_accuracy`` of the selected epoch,
+        ``best_epoch``, ``wall_time`` (seconds, training and evaluation),
+        ``history`` (per-epoch curves), ``model`` and ``test_logits``.
+    """
+    if name not in CONFIGS:
+        raise ValueError(f"run_config: argument 'name' must be one of {list(CONFIGS)}, got {name!r}")
+    if base not in ("baseline", "init", "augment"):
+        raise ValueError(f"run_config: argument 'base' must be 'baseline', 'init' or 'augment', got {base!r}")
+    settings = budget_settings(budget)
+    data = data if data is not None else load_split(dataset, budget)
+    start = time.perf_counter()
+    if name == "kmeans":
+        model, history = _train_kmeans(data, settings, seed, progress)
+    else:
+        model, history = _train_network(name, data, name if name in ("baseline", "init", "augment") else base,
+                                         settings, seed, dataset, progress)
+    best = max(range(len(history["val_accuracy"])), key=lambda i: history["val_accuracy"][i])
+    test_logits = predict(model, data["test"][0])
+    return {
+        "name": name,
+        "description": CONFIGS[name] + (f" (on '{base}')" if name == "pseudo" else ""),
+        "seed": seed,
+        "train_accuracy": history["train_accuracy"][best],
+        "val_accuracy": history["val_accuracy"][best],
+        "test_accuracy": _acc(test_logits, data["test"][1]),
+        "best_epoch": best + 1,
+        "epochs": len(history.epochs),
+        "wall_time": time.perf_counter() - start,
+        "history": dict(history.metrics),
+        "model": model,
+        "test_logits": test_logits,
+    }
+
+
+def _std(v):
+    if len(v) < 2:
+        return 0.0
+    m = sum(v) / len(v)
+    return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+
+
+def _git(*args: str) -> str | None:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
+              configs: list[str] | None = None, progress: bool | None = None) -> dict:
+    """Run every row for the seeds ``range(seeds)`` and summarise them, as the CLI does.
+
+    The base of the ``pseudo`` row is the row among ``baseline``, ``init``,
+    ``augment`` with the best mean validation accuracy in this study
+    (``augment`` when none of them is run). Each row of the result holds
+    per-seed values and their mean and sample standard deviation.
+    """
+    budget = get_budget(budget)
+    configs = list(CONFIGS) if configs is None else list(configs)
+    commit = _git("rev-parse", "HEAD") or None  # read at the start: the code that runs
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    data = load_split(dataset, budget)
+    runs: dict[str, list[dict]] = {}
+    base = "augment"
+    for name in [c for c in CONFIGS if c in configs]:
+        if name == "pseudo":
+            candidates = [c for c in ("baseline", "init", "augment") if c in runs]
+            if candidates:
+                base = max(candidates, key=lambda c: sum(r["val_accuracy"] for r in runs[c]))
+        runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset, progress=progress)
+                      for s in range(seeds)]
+    rows = []
+    for name, rs in runs.items():
+        row = {"name": name, "description": rs[0]["description"], "seeds": [r["seed"] for r in rs]}
+        for key in ("test_accuracy", "val_accuracy", "train_accuracy", "wall_time"):
+            vals = [r[key] for r in rs]
+            row[key + "_per_seed"] = vals
+            row[key + "_mean"] = sum(vals) / len(vals)
+            row[key + "_std"] = _std(vals)
+        row["best_epoch_per_seed"] = [r["best_epoch"] for r in rs]
+        row["epochs"] = rs[0]["epochs"]
+        row["history_seed0"] = rs[0]["history"]
+        rows.append(row)
+    return {
+        "experiment": "mnist3k",
+        "dataset": dataset,
+        "budget": budget,
+        "split": {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
+                  "test": len(data["test"][1]), "split_seed": SPLIT_SEED},
+        "rows": rows,
+        "commit": commit,
+        "uncommitted_changes": None if status is None else bool(status),
+        "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
+                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                     "platform": platform.platform()},
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

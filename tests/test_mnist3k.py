@@ -1,0 +1,71 @@
+"""The MNIST-with-3,000-labels case study at the ``smoke`` budget.
+
+Split properties and the pseudo-label loss are tested in
+``test_semisupervised_splits.py``; here every row runs once, a run is
+repeated to check determinism, and the command line writes its JSON.
+All tests skip with the reason when ``DLBOOK_DATA`` lacks MNIST.
+"""
+
+import json
+
+import pytest
+import torch
+
+from dlbook.experiments import CONFIGS, load_split, run_config
+from dlbook.experiments.__main__ import main
+
+
+@pytest.fixture
+def smoke_data(mnist_available):
+    return load_split("mnist", "smoke")
+
+
+def test_split_sizes_and_disjoint_from_unlabeled_labels(smoke_data):
+    X, y = smoke_data["labeled"]
+    assert X.shape == (3000, 1, 28, 28) and X.dtype == torch.float32
+    assert torch.bincount(y, minlength=10).tolist() == [300] * 10
+    assert 0.0 <= float(X.min()) and float(X.max()) <= 1.0
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_each_row_runs_and_beats_chance(smoke_data, name):
+    r = run_config(name, seed=0, budget="smoke", data=smoke_data, progress=False)
+    assert r["test_accuracy"] > 0.2, r["test_accuracy"]
+    assert r["val_accuracy"] > 0.2
+    assert len(r["history"]["val_accuracy"]) == r["epochs"]
+    # the reported validation accuracy is the best epoch's (model selection on validation)
+    assert r["val_accuracy"] == max(r["history"]["val_accuracy"])
+    assert r["test_logits"].shape == (len(smoke_data["test"][1]), 10)
+
+
+def test_smoke_run_is_deterministic(smoke_data):
+    a = run_config("augment", seed=3, budget="smoke", data=smoke_data, progress=False)
+    b = run_config("augment", seed=3, budget="smoke", data=smoke_data, progress=False)
+    assert a["history"] == b["history"]
+    assert torch.equal(a["test_logits"], b["test_logits"])
+    c = run_config("augment", seed=4, budget="smoke", data=smoke_data, progress=False)
+    assert not torch.equal(a["test_logits"], c["test_logits"])
+
+
+def test_cli_writes_json(mnist_available, tmp_path, capsys):
+    assert main(["mnist3k", "--seeds", "2", "--budget", "smoke", "--out", str(tmp_path),
+                 "--configs", "init", "kmeans"]) == 0
+    result = json.loads((tmp_path / "mnist3k.json").read_text())
+    assert result["budget"] == "smoke" and result["torch_version"] == torch.__version__
+    assert result["command"].startswith("python -m dlbook.experiments mnist3k")
+    assert {"date", "hardware", "commit"} <= set(result)
+    assert [r["name"] for r in result["rows"]] == ["init", "kmeans"]
+    for row in result["rows"]:
+        accs = row["test_accuracy_per_seed"]
+        assert len(accs) == 2 and row["test_accuracy_mean"] == pytest.approx(sum(accs) / 2)
+        assert row["test_accuracy_std"] >= 0 and row["wall_time_mean"] > 0
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_bad_arguments(smoke_data):
+    with pytest.raises(ValueError, match="'name'"):
+        run_config("resnet", data=smoke_data)
+    with pytest.raises(ValueError, match="'base'"):
+        run_config("pseudo", base="beyond", data=smoke_data)
+    with pytest.raises(ValueError, match="'dataset'"):
+        load_split("cifar")
