@@ -37,7 +37,30 @@ def _check_hyper(name: str, lr, momentum, weight_decay):
     return dict(lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
-class Momentum(torch.optim.Optimizer):
+class _VelocityOptimizer(torch.optim.Optimizer):
+    """The loop shared by :class:`Momentum` and :class:`Nesterov`; subclasses give ``_update``."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Take one step; ``closure`` re-evaluates and returns the loss, as in PyTorch."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad if wd == 0 else p.grad + wd * p
+                state = self.state[p]
+                if "velocity" not in state:
+                    state["velocity"] = torch.zeros_like(p)
+                self._update(p, g, state["velocity"], lr, mu)
+        return loss
+
+
+class Momentum(_VelocityOptimizer):
     r"""Gradient descent with classical (heavy-ball) momentum.
 
     One step, for every parameter :math:`\theta` with gradient
@@ -79,29 +102,13 @@ class Momentum(torch.optim.Optimizer):
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
         super().__init__(params, _check_hyper("Momentum", lr, momentum, weight_decay))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates and returns the loss, as in PyTorch."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad if wd == 0 else p.grad + wd * p
-                state = self.state[p]
-                if "velocity" not in state:
-                    state["velocity"] = torch.zeros_like(p)
-                v = state["velocity"]
-                v.mul_(mu).sub_(lr * g)
-                p.add_(v)
-        return loss
+    @staticmethod
+    def _update(p, g, v, lr, mu):
+        v.mul_(mu).sub_(lr * g)
+        p.add_(v)
 
 
-class Nesterov(torch.optim.Optimizer):
+class Nesterov(_VelocityOptimizer):
     r"""Nesterov's accelerated gradient in the form of Sutskever et al. (2013).
 
     The method is
@@ -148,28 +155,13 @@ class Nesterov(torch.optim.Optimizer):
     def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0):
         super().__init__(params, _check_hyper("Nesterov", lr, momentum, weight_decay))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """Take one step; ``closure`` re-evaluates and returns the loss, as in PyTorch."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad if wd == 0 else p.grad + wd * p  # gradient at phi = theta + mu v
-                state = self.state[p]
-                if "velocity" not in state:
-                    state["velocity"] = torch.zeros_like(p)
-                v = state["velocity"]
-                theta = p - mu * v  # undo the look-ahead
-                v.mul_(mu).sub_(lr * g)  # v <- mu v - lr grad f(theta + mu v)
-                theta.add_(v)  # theta <- theta + v
-                p.copy_(theta + mu * v)  # store the next look-ahead point
-        return loss
+    @staticmethod
+    def _update(p, g, v, lr, mu):
+        # g is the gradient at the stored look-ahead point phi = theta + mu v
+        theta = p - mu * v  # undo the look-ahead
+        v.mul_(mu).sub_(lr * g)  # v <- mu v - lr grad f(theta + mu v)
+        theta.add_(v)  # theta <- theta + v
+        p.copy_(theta + mu * v)  # store the next look-ahead point
 
     @torch.no_grad()
     def iterate(self, p: torch.Tensor) -> torch.Tensor:
