@@ -33,9 +33,11 @@ Rows (:data:`CONFIGS`)
     standardised features, trained with Nesterov momentum.
 ``beyond``
     A wider CNN with batch normalization, He initialization, augmentation,
-    and a consistency term between two augmentations of each unlabelled
-    image: the confident prediction on a mild augmentation is the
-    pseudo-label of a stronger one.
+    a mean teacher (an exponential moving average of the weights, Tarvainen
+    and Valpola, 2017) and consistency between two augmentations of each
+    unlabelled image: the teacher's confident prediction on a mild
+    augmentation is the pseudo-label of a strong one (affine plus cutout)
+    for the student. The teacher is the model that is selected and tested.
 """
 
 from __future__ import annotations
@@ -55,25 +57,28 @@ from torch import nn
 
 from dlbook.budget import by_budget, get_budget
 from dlbook.data import balanced_split, load_fashion_mnist, load_mnist
-from dlbook.data.transforms import Compose, RandomAffine, RandomHorizontalFlip
+from dlbook.data.transforms import Compose, Cutout, RandomAffine, RandomHorizontalFlip
 from dlbook.features import KMeansFeatures
 from dlbook.init import initialize_
 from dlbook.nn import Dropout
 from dlbook.optim import Nesterov
 from dlbook.runs import History, iterate_minibatches, progress_bar, seed_everything
-from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
+from dlbook.semisupervised import consistency_loss, ema_update, mean_teacher, pseudo_label_loss, pseudo_label_weight
 
 __all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
            "run_config", "run_study", "predict"]
 
 SPLIT_SEED = 0
+EMA_DECAY = 0.99  # teacher of the beyond row: exponential moving average of the weights
+THRESHOLD = 0.95  # confidence a teacher prediction needs to become a pseudo-label
+CUTOUT = 12  # side of the square the strong view of the beyond row blanks out
 CONFIGS = {
     "baseline": "Baseline: CNN, Nesterov momentum, dropout",
     "init": "+ He initialization",
     "augment": "+ augmentation",
     "pseudo": "Pseudo-labels (Lee 2013) on the best of rows 1-3",
     "kmeans": "k-means features + linear classifier",
-    "beyond": "Beyond: BN CNN + augmentation + consistency",
+    "beyond": "Beyond: BN CNN + augmentation + mean-teacher consistency",
 }
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
@@ -90,7 +95,7 @@ def budget_settings(budget: str | None = None) -> dict:
     return {
         "epochs": by_budget(smoke=2, ci=8, default=60, budget=b),
         "pseudo_epochs": by_budget(smoke=2, ci=8, default=80, budget=b),
-        "beyond_epochs": by_budget(smoke=1, ci=4, default=30, budget=b),
+        "beyond_epochs": by_budget(smoke=2, ci=4, default=30, budget=b),
         "beyond_unlabeled_batch": by_budget(smoke=48, ci=48, default=96, budget=b),
         "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
         "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
@@ -209,7 +214,8 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
     model = build_model(arch, g)
     augment = name == "beyond" or base == "augment"
     aug = _augmentation(dataset) if augment else None
-    strong = _augmentation(dataset, 1.5)
+    strong = Compose([_augmentation(dataset, 1.5), Cutout(CUTOUT)])
+    teacher = mean_teacher(model) if name == "beyond" else None
     semi = name in ("pseudo", "beyond")
     epochs = {"pseudo": settings["pseudo_epochs"], "beyond": settings["beyond_epochs"]}.get(
         name, settings["epochs"])
@@ -247,14 +253,11 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
                 loss = pseudo_label_loss(out_l, yb, out_u, alpha)
             elif name == "beyond":
                 lam = pseudo_label_weight(t, 0.0, 0.3 * epochs, 1.0)
-                xu_weak, xu_strong = aug(xu, generator=g), strong(xu, generator=g)
-                out = model(torch.cat([xb, xu_weak, xu_strong]))
-                out_l = out[: len(xb)]
-                out_w, out_s = out[len(xb): len(xb) + ubatch], out[len(xb) + ubatch:]
-                prob = out_w.detach().softmax(1)
-                conf, target = prob.max(1)
-                mask = (conf >= 0.95).float()
-                cons = (F.cross_entropy(out_s, target, reduction="none") * mask).mean()
+                with torch.no_grad():  # the teacher labels the mild view; no gradient flows into it
+                    out_t = teacher(aug(xu, generator=g))
+                out = model(torch.cat([xb, strong(xu, generator=g)]))
+                out_l, out_s = out[: len(xb)], out[len(xb):]
+                cons = consistency_loss(out_t, out_s, THRESHOLD)
                 loss = F.cross_entropy(out_l, yb) + lam * cons
             else:
                 out_l = model(xb)
@@ -262,17 +265,20 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if teacher is not None:
+                ema_update(teacher, model, (epoch - 1) * steps + i, EMA_DECAY)
             n = len(yb)
             seen += n
             tot_loss += float(loss.detach()) * n
             tot_acc += _acc(out_l.detach(), yb) * n
         if sched is not None:
             sched.step()
-        val_acc = _acc(predict(model, data["val"][0]), data["val"][1])
+        evaluated = teacher if teacher is not None else model  # the teacher is the model we keep
+        val_acc = _acc(predict(evaluated, data["val"][0]), data["val"][1])
         history.log(epoch, train_loss=tot_loss / seen, train_batch_accuracy=tot_acc / seen,
-                    train_accuracy=_acc(predict(model, Xl), yl), val_accuracy=val_acc)
+                    train_accuracy=_acc(predict(evaluated, Xl), yl), val_accuracy=val_acc)
         if val_acc > best:
-            best, best_state = val_acc, copy.deepcopy(model.state_dict())
+            best, best_state = val_acc, copy.deepcopy(evaluated.state_dict())
     history.seconds = time.perf_counter() - start
     model.load_state_dict(best_state)
     return model, history
