@@ -69,3 +69,23 @@ def test_bad_arguments(smoke_data):
         run_config("pseudo", base="beyond", data=smoke_data)
     with pytest.raises(ValueError, match="'dataset'"):
         load_split("cifar")
+
+
+def test_study_with_two_jobs_matches_single_thread_runs(smoke_data, monkeypatch):
+    from dlbook.experiments import run_study
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)  # two workers, one thread each
+    study = run_study(seeds=1, budget="smoke", configs=["init", "pseudo"], jobs=2)
+    assert [r["name"] for r in study["rows"]] == ["init", "pseudo"]
+    assert study["hardware"]["jobs"] == 2 and study["hardware"]["torch_threads"] == 1
+    assert "(on 'init')" in study["rows"][1]["description"]  # the only supervised row run is the base
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        direct = run_config("init", seed=0, budget="smoke", data=smoke_data, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert study["rows"][0]["history_seed0"] == direct["history"]
+    assert study["rows"][0]["test_accuracy_per_seed"] == [direct["test_accuracy"]]
+    with pytest.raises(ValueError, match="'jobs'"):
+        run_study(seeds=1, budget="smoke", configs=["init"], jobs=0)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dlbook.experiments mnist3k --seeds 3 [--budget B] [--out DIR]``."""
+"""Command line: ``python -m dlbook.experiments mnist3k --seeds 3 [--budget B] [--out DIR] [--jobs J]``."""
 
 from __future__ import annotations
 
@@ -24,13 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=None,
                         help="run only these rows (default: all)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes sharing the runs, each with cpu_count // jobs threads")
     parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. machine load)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
     budget = get_budget(args.budget)
     result = run_study(seeds=args.seeds, budget=budget, dataset=args.dataset,
-                       configs=args.configs, progress=True)
+                       configs=args.configs, progress=True, jobs=args.jobs)
     result["command"] = "python -m dlbook.experiments " + " ".join(shlex.quote(a) for a in argv)
     result["note"] = args.note
     out = Path(args.out)

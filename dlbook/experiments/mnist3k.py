@@ -396,29 +396,75 @@ def _git(*args: str) -> str | None:
         return None
 
 
+_SPLITS: dict = {}
+
+
+def _run_task(name: str, seed: int, budget: str, base: str, dataset: str, threads: int | None) -> dict:
+    """One run in a worker process: the result of :func:`run_config` without the model and logits."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    key = (dataset, budget)
+    if key not in _SPLITS:
+        _SPLITS[key] = load_split(dataset, budget)
+    r = run_config(name, seed, budget, data=_SPLITS[key], base=base, dataset=dataset, progress=False)
+    r.pop("model")
+    r.pop("test_logits")
+    return r
+
+
 def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
-              configs: list[str] | None = None, progress: bool | None = None) -> dict:
+              configs: list[str] | None = None, progress: bool | None = None, jobs: int = 1) -> dict:
     """Run every row for the seeds ``range(seeds)`` and summarise them, as the CLI does.
 
     The base of the ``pseudo`` row is the row among ``baseline``, ``init``,
     ``augment`` with the best mean validation accuracy in this study
     (``augment`` when none of them is run). Each row of the result holds
     per-seed values and their mean and sample standard deviation.
+
+    With ``jobs > 1`` the runs are shared among ``jobs`` worker processes,
+    each with ``cpu_count // jobs`` threads; a run's result depends only on
+    its row, seed, budget and thread count, not on which worker ran it.
     """
     budget = get_budget(budget)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"run_study: argument 'jobs' must be a positive int, got {jobs!r}")
     configs = list(CONFIGS) if configs is None else list(configs)
     commit = _git("rev-parse", "HEAD") or None  # read at the start: the code that runs
     status = _git("status", "--porcelain", "--untracked-files=no")
     data = load_split(dataset, budget)
+    names = [c for c in CONFIGS if c in configs]
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else torch.get_num_threads()
+    study_start = time.perf_counter()
     runs: dict[str, list[dict]] = {}
-    base = "augment"
-    for name in [c for c in CONFIGS if c in configs]:
-        if name == "pseudo":
-            candidates = [c for c in ("baseline", "init", "augment") if c in runs]
-            if candidates:
-                base = max(candidates, key=lambda c: sum(r["val_accuracy"] for r in runs[c]))
-        runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset, progress=progress)
-                      for s in range(seeds)]
+
+    def pseudo_base():
+        candidates = [c for c in ("baseline", "init", "augment") if c in runs]
+        if not candidates:
+            return "augment"
+        return max(candidates, key=lambda c: sum(r["val_accuracy"] for r in runs[c]))
+
+    if jobs == 1:
+        for name in names:
+            base = pseudo_base() if name == "pseudo" else "augment"
+            runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset, progress=progress)
+                          for s in range(seeds)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        order = sorted((n for n in names if n != "pseudo"), key=lambda n: n != "beyond")  # longest first
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset, threads)
+                           for s in range(seeds)] for n in order}
+            if "pseudo" in names:  # its base is chosen from the supervised rows' validation accuracy
+                for n in ("baseline", "init", "augment"):
+                    if n in futures:
+                        runs[n] = [f.result() for f in futures[n]]
+                futures["pseudo"] = [pool.submit(_run_task, "pseudo", s, budget, pseudo_base(), dataset, threads)
+                                     for s in range(seeds)]
+            for n in names:
+                runs[n] = [f.result() for f in futures[n]]
+        runs = {n: runs[n] for n in names}
     rows = []
     for name, rs in runs.items():
         row = {"name": name, "description": rs[0]["description"], "seeds": [r["seed"] for r in rs]}
@@ -441,8 +487,9 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         "commit": commit,
         "uncommitted_changes": None if status is None else bool(status),
         "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
-                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                     "cpu_count": os.cpu_count(), "torch_threads": threads, "jobs": jobs,
                      "platform": platform.platform()},
+        "study_wall_time": time.perf_counter() - study_start,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
