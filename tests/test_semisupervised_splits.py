@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlbook.data import balanced_split
-from dlbook.semisupervised import consistency_loss, ema_update, mean_teacher, pseudo_label_loss, pseudo_label_weight
+from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
 
 
 def _labels(n_per_class=50, classes=10, seed=0):
@@ -90,60 +90,3 @@ def test_pseudo_label_loss_errors():
         pseudo_label_loss(torch.zeros(2, 3), torch.tensor([0, 1]), torch.zeros(2, 4), 1.0)
     with pytest.raises(ValueError, match="'alpha' must lie in"):
         pseudo_label_loss(torch.zeros(2, 3), torch.tensor([0, 1]), torch.zeros(2, 3), -1.0)
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_consistency_loss_value_and_gradient(seed):
-    g = torch.Generator().manual_seed(seed)
-    zt = 3 * torch.randn(7, 4, generator=g, dtype=torch.float64)
-    zs = torch.randn(7, 4, generator=g, dtype=torch.float64, requires_grad=True)
-    tau = 0.6
-    conf, y = zt.softmax(1).max(1)
-    mask = (conf >= tau).double()
-    assert 0 < mask.sum() < 7  # both kinds of rows occur
-    loss = consistency_loss(zt, zs, tau)
-    expected = -(mask * zs.log_softmax(1)[torch.arange(7), y]).sum() / 7
-    torch.testing.assert_close(loss, expected, atol=1e-14, rtol=0)
-    loss.backward()
-    onehot = torch.nn.functional.one_hot(y, 4).double()
-    torch.testing.assert_close(zs.grad, mask[:, None] * (zs.detach().softmax(1) - onehot) / 7, atol=1e-14, rtol=0)
-    assert torch.autograd.gradcheck(lambda s: consistency_loss(zt, s, tau), (zs.detach().requires_grad_(),))
-    assert consistency_loss(zt, zs, 1.0) == 0  # no teacher probability reaches 1 exactly
-    assert consistency_loss(zt, zs, 0.0).item() == pytest.approx(-zs.log_softmax(1)[torch.arange(7), y].mean().item())
-
-
-def test_consistency_loss_errors():
-    with pytest.raises(ValueError, match="teacher_logits"):
-        consistency_loss(torch.zeros(3, 2), torch.zeros(3, 4))
-    with pytest.raises(ValueError, match="threshold"):
-        consistency_loss(torch.zeros(3, 2), torch.zeros(3, 2), 1.5)
-    with pytest.raises(ValueError, match="student_logits"):
-        consistency_loss(torch.zeros(3), torch.zeros(3))
-
-
-def test_mean_teacher_and_ema_update_exact():
-    torch.manual_seed(0)
-    student = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).double()
-    teacher = mean_teacher(student)
-    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
-    assert all(p.requires_grad for p in student.parameters())
-    start = [p.clone() for p in teacher.parameters()]
-    with torch.no_grad():
-        for p in student.parameters():
-            p.add_(1.0)
-    student(torch.randn(5, 3, dtype=torch.float64))  # changes the running statistics
-    for step, d_expected in ((0, 0.1), (5, 6 / 15), (1000, 0.99)):
-        before = [p.clone() for p in teacher.parameters()]
-        d = ema_update(teacher, student, step, decay=0.99)
-        assert d == pytest.approx(d_expected)
-        for b, t, s in zip(before, teacher.parameters(), student.parameters()):
-            torch.testing.assert_close(t, d * b + (1 - d) * s, atol=1e-15, rtol=0)
-    for bt, bs in zip(teacher.buffers(), student.buffers()):
-        assert torch.equal(bt, bs)
-    assert not torch.equal(start[0], next(teacher.parameters()))
-    with pytest.raises(ValueError, match="'step'"):
-        ema_update(teacher, student, -1)
-    with pytest.raises(ValueError, match="'decay'"):
-        ema_update(teacher, student, 0, decay=1.0)
-    with pytest.raises(ValueError, match="same shapes"):
-        ema_update(teacher, torch.nn.Linear(2, 2), 0)

@@ -99,31 +99,3 @@ def test_bad_arguments():
         T.affine_matrix(1, (8, 8), zoom=0.0)
     with pytest.raises(TypeError, match="callable"):
         T.Compose([1])
-
-
-@pytest.mark.parametrize("size", [1, 4, 7])
-def test_cutout_zeroes_one_square_of_the_given_size(size):
-    x = torch.ones(200, 1, 12, 12)
-    y = T.Cutout(size)(x, generator=_g(3))
-    assert torch.equal(y, T.Cutout(size)(x, generator=_g(3)))  # seeded
-    holes = y[:, 0] == 0
-    counts = holes.flatten(1).sum(1)
-    assert counts.max() == size * size and counts.min() >= 1  # full square inside, clipped at the border
-    for hole in holes[counts == size * size]:  # interior squares are contiguous size x size blocks
-        r, c = hole.any(1).nonzero().flatten(), hole.any(0).nonzero().flatten()
-        assert r.max() - r.min() + 1 == size and c.max() - c.min() + 1 == size
-    torch.testing.assert_close(y[~holes.unsqueeze(1)], x[~holes.unsqueeze(1)])  # kept pixels unchanged
-
-
-def test_cutout_identity_shapes_and_errors():
-    x = _images((3, 2, 9, 9)) + 0.1  # no zero pixels, so zeros mark the hole
-    assert torch.equal(T.Cutout(0)(x, generator=_g()), x)
-    y = T.Cutout(3)(x, generator=_g())
-    hole = y == 0
-    assert torch.equal(hole[:, 0], hole[:, 1])  # one square per image, the same in every channel
-    assert torch.equal(y[~hole], x[~hole])
-    assert T.Cutout(3)(_images((4, 9, 9)), generator=_g()).shape == (4, 9, 9)
-    with pytest.raises(ValueError, match="'size'"):
-        T.Cutout(-1)
-    with pytest.raises(ValueError, match="images"):
-        T.Cutout(3)(torch.zeros(9, 9))

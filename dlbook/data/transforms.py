@@ -19,8 +19,7 @@ The building blocks are deterministic functions:
 
 The random transforms :class:`RandomAffine`, :class:`ElasticDistortion` and
 :class:`RandomHorizontalFlip` sample their parameters and call them;
-:class:`Cutout` sets a random square of each image to zero (DeVries and
-Taylor, 2017); :class:`Compose` chains transforms.
+:class:`Compose` chains transforms.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ __all__ = [
     "RandomAffine",
     "ElasticDistortion",
     "RandomHorizontalFlip",
-    "Cutout",
     "Compose",
 ]
 
@@ -407,53 +405,6 @@ class RandomHorizontalFlip:
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
-
-
-class Cutout:
-    """Set one random ``size`` x ``size`` square of each image to zero (DeVries and Taylor, 2017).
-
-    The square's centre is drawn uniformly over the image, so near the
-    border only part of the square falls inside it. Not a geometric warp:
-    the kept pixels are unchanged. Used for the *strong* view in
-    consistency training, where the network must recognise the digit from
-    what is left.
-
-    Parameters
-    ----------
-    size : int
-        Side of the square in pixels, ``>= 0`` (0 is the identity).
-
-    Examples
-    --------
-    >>> import torch
-    >>> x = torch.ones(2, 1, 8, 8)
-    >>> y = Cutout(3)(x, generator=torch.Generator().manual_seed(0))
-    >>> y.shape, bool(((y == 0) | (y == 1)).all()), [int((yi == 0).sum()) <= 9 for yi in y]
-    (torch.Size([2, 1, 8, 8]), True, [True, True])
-    """
-
-    def __init__(self, size: int):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValueError(f"Cutout: argument 'size' must be a non-negative int, got {size!r}")
-        self.size = size
-
-    def __call__(
-        self, images: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        x, _ = _as4d("Cutout", images)
-        n, h, w = x.shape[0], x.shape[-2], x.shape[-1]
-        gen_device = generator.device if generator is not None else "cpu"
-        cy = torch.randint(h, (n, 1, 1), generator=generator, device=gen_device).to(x.device)
-        cx = torch.randint(w, (n, 1, 1), generator=generator, device=gen_device).to(x.device)
-        lo, hi = self.size // 2, (self.size - 1) // 2  # square [c - lo, c + hi]: size pixels wide
-        rows = torch.arange(h, device=x.device).view(1, h, 1) - cy
-        cols = torch.arange(w, device=x.device).view(1, 1, w) - cx
-        hole = (rows >= -lo) & (rows <= hi) & (cols >= -lo) & (cols <= hi)  # (N, H, W)
-        shape = (n,) + (1,) * (images.ndim - 3) + (h, w)
-        return images.masked_fill(hole.view(shape), 0.0)
-
-    def __repr__(self) -> str:
-        return f"Cutout(size={self.size})"
 
 
 class Compose:

@@ -14,9 +14,10 @@ official 10,000 test images once, with those parameters.
 Rows (:data:`CONFIGS`)
 ----------------------
 ``baseline``
-    A small CNN (two 5x5 convolutions, max pooling, one hidden layer)
-    trained with :class:`dlbook.optim.Nesterov` and :class:`dlbook.nn.Dropout`;
-    PyTorch's default initialization.
+    A small CNN (two 5x5 convolutions of 32 and 64 channels, max pooling,
+    one hidden layer of 128 units) trained with :class:`dlbook.optim.Nesterov`
+    (learning rate 0.05 decayed to 0 along a cosine) and
+    :class:`dlbook.nn.Dropout`; PyTorch's default initialization.
 ``init``
     The same, with He initialization (:func:`dlbook.init.initialize_`).
 ``augment``
@@ -57,21 +58,19 @@ from torch import nn
 
 from dlbook.budget import by_budget, get_budget
 from dlbook.data import balanced_split, load_fashion_mnist, load_mnist
-from dlbook.data.transforms import Compose, Cutout, RandomAffine, RandomHorizontalFlip
+from dlbook.data.transforms import Compose, RandomAffine, RandomHorizontalFlip
 from dlbook.features import KMeansFeatures
 from dlbook.init import initialize_
 from dlbook.nn import Dropout
 from dlbook.optim import Nesterov
 from dlbook.runs import History, iterate_minibatches, progress_bar, seed_everything
-from dlbook.semisupervised import consistency_loss, ema_update, mean_teacher, pseudo_label_loss, pseudo_label_weight
+from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
 
 __all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
            "run_config", "run_study", "predict"]
 
 SPLIT_SEED = 0
-EMA_DECAY = 0.99  # teacher of the beyond row: exponential moving average of the weights
-THRESHOLD = 0.95  # confidence a teacher prediction needs to become a pseudo-label
-CUTOUT = 12  # side of the square the strong view of the beyond row blanks out
+THRESHOLD = 0.9  # confidence a teacher prediction needs to become a pseudo-label (beyond row)
 CONFIGS = {
     "baseline": "Baseline: CNN, Nesterov momentum, dropout",
     "init": "+ He initialization",
@@ -93,10 +92,11 @@ def budget_settings(budget: str | None = None) -> dict:
     """
     b = get_budget(budget)
     return {
-        "epochs": by_budget(smoke=2, ci=8, default=60, budget=b),
-        "pseudo_epochs": by_budget(smoke=2, ci=8, default=80, budget=b),
-        "beyond_epochs": by_budget(smoke=2, ci=4, default=30, budget=b),
-        "beyond_unlabeled_batch": by_budget(smoke=48, ci=48, default=96, budget=b),
+        "epochs": by_budget(smoke=2, ci=8, default=40, budget=b),
+        "pseudo_epochs": by_budget(smoke=2, ci=8, default=50, budget=b),
+        "beyond_teacher_epochs": by_budget(smoke=2, ci=4, default=20, budget=b),
+        "beyond_student_epochs": by_budget(smoke=1, ci=1, default=4, budget=b),
+        "beyond_rounds": by_budget(smoke=1, ci=1, default=2, budget=b),
         "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
         "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
         "n_val": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
@@ -138,19 +138,19 @@ def load_split(dataset: str = "mnist", budget: str | None = None) -> dict:
 
 
 class SmallCNN(nn.Module):
-    """Rows 1-4: conv 5x5 (10) - pool - ReLU - conv 5x5 (20) - dropout - pool - ReLU - FC 50 - dropout - FC 10.
+    """Rows 1-4: conv 5x5 (32) - pool - ReLU - conv 5x5 (64) - dropout - pool - ReLU - FC 128 - dropout - FC 10.
 
     Input ``(N, 1, 28, 28)``, output logits ``(N, 10)``.
     """
 
     def __init__(self, p: float = 0.5, generator: torch.Generator | None = None):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 10, 5)
-        self.conv2 = nn.Conv2d(10, 20, 5)
+        self.conv1 = nn.Conv2d(1, 32, 5)
+        self.conv2 = nn.Conv2d(32, 64, 5)
         self.drop_conv = Dropout(p / 2, generator=generator)
-        self.fc1 = nn.Linear(320, 50)
+        self.fc1 = nn.Linear(64 * 4 * 4, 128)
         self.drop_fc = Dropout(p, generator=generator)
-        self.fc2 = nn.Linear(50, 10)
+        self.fc2 = nn.Linear(128, 10)
 
     def forward(self, x):
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
@@ -208,26 +208,26 @@ def _acc(logits, y):
     return float((logits.argmax(1) == y).float().mean())
 
 
+def _log_epoch(model, data, history, epoch, tot_loss, tot_acc, seen, **extra) -> float:
+    """Evaluate ``model`` after an epoch, log the curves and return the validation accuracy."""
+    Xl, yl = data["labeled"]
+    val_acc = _acc(predict(model, data["val"][0]), data["val"][1])
+    history.log(epoch, train_loss=tot_loss / seen, train_batch_accuracy=tot_acc / seen,
+                train_accuracy=_acc(predict(model, Xl), yl), val_accuracy=val_acc, **extra)
+    return val_acc
+
+
 def _train_network(name, data, base, settings, seed, dataset, progress):
     g = seed_everything(seed)
-    arch = "beyond" if name == "beyond" else base
-    model = build_model(arch, g)
-    augment = name == "beyond" or base == "augment"
-    aug = _augmentation(dataset) if augment else None
-    strong = Compose([_augmentation(dataset, 1.5), Cutout(CUTOUT)])
-    teacher = mean_teacher(model) if name == "beyond" else None
-    semi = name in ("pseudo", "beyond")
-    epochs = {"pseudo": settings["pseudo_epochs"], "beyond": settings["beyond_epochs"]}.get(
-        name, settings["epochs"])
-    lr = 0.05 if name == "beyond" else 0.01
-    opt = Nesterov(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if name == "beyond" else None
+    model = build_model(base, g)
+    aug = _augmentation(dataset) if base == "augment" else None
+    epochs = settings["pseudo_epochs"] if name == "pseudo" else settings["epochs"]
+    opt = Nesterov(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)  # 0.05 down to 0, epoch by epoch
     Xl, yl = data["labeled"]
     Xu = data["unlabeled"][0]
-    batch, ubatch = 64, (settings["beyond_unlabeled_batch"] if name == "beyond" else 128)
+    batch, ubatch = 64, 128
     steps = math.ceil(len(yl) / batch)
-    if settings["max_steps"] is not None and name == "beyond":
-        steps = min(steps, settings["max_steps"])
     history = History()
     best, best_state = -1.0, None
     start = time.perf_counter()
@@ -235,15 +235,11 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
         model.train()
         tot_loss = tot_acc = seen = 0.0
         for i, (xb, yb) in enumerate(iterate_minibatches(Xl, yl, batch_size=batch, generator=g)):
-            if i == steps:
-                break
             t = epoch - 1 + i / steps  # training time in epochs
             if aug is not None:
                 xb = aug(xb, generator=g)
-            if semi:
-                ui = torch.randint(len(Xu), (ubatch,), generator=g)
-                xu = Xu[ui]
             if name == "pseudo":
+                xu = Xu[torch.randint(len(Xu), (ubatch,), generator=g)]
                 # Lee (2013): ramp from 0 at 20 % of training to alpha_f = 3 at 60 %
                 alpha = pseudo_label_weight(t, 0.2 * epochs, 0.6 * epochs, 3.0)
                 if aug is not None:
@@ -251,37 +247,79 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
                 out = model(torch.cat([xb, xu]))
                 out_l, out_u = out[: len(xb)], out[len(xb):]
                 loss = pseudo_label_loss(out_l, yb, out_u, alpha)
-            elif name == "beyond":
-                lam = pseudo_label_weight(t, 0.0, 0.3 * epochs, 1.0)
-                with torch.no_grad():  # the teacher labels the mild view; no gradient flows into it
-                    out_t = teacher(aug(xu, generator=g))
-                out = model(torch.cat([xb, strong(xu, generator=g)]))
-                out_l, out_s = out[: len(xb)], out[len(xb):]
-                cons = consistency_loss(out_t, out_s, THRESHOLD)
-                loss = F.cross_entropy(out_l, yb) + lam * cons
             else:
                 out_l = model(xb)
                 loss = F.cross_entropy(out_l, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if teacher is not None:
-                ema_update(teacher, model, (epoch - 1) * steps + i, EMA_DECAY)
-            n = len(yb)
-            seen += n
-            tot_loss += float(loss.detach()) * n
-            tot_acc += _acc(out_l.detach(), yb) * n
-        if sched is not None:
-            sched.step()
-        evaluated = teacher if teacher is not None else model  # the teacher is the model we keep
-        val_acc = _acc(predict(evaluated, data["val"][0]), data["val"][1])
-        history.log(epoch, train_loss=tot_loss / seen, train_batch_accuracy=tot_acc / seen,
-                    train_accuracy=_acc(predict(evaluated, Xl), yl), val_accuracy=val_acc)
+            seen += len(yb)
+            tot_loss += float(loss.detach()) * len(yb)
+            tot_acc += _acc(out_l.detach(), yb) * len(yb)
+        sched.step()
+        val_acc = _log_epoch(model, data, history, epoch, tot_loss, tot_acc, seen)
         if val_acc > best:
-            best, best_state = val_acc, copy.deepcopy(evaluated.state_dict())
+            best, best_state = val_acc, copy.deepcopy(model.state_dict())
     history.seconds = time.perf_counter() - start
     model.load_state_dict(best_state)
     return model, history
+
+
+def _train_beyond(data, settings, seed, dataset, progress):
+    """Self-training: a teacher on the labels, then rounds of fresh students on labels + confident pseudo-labels."""
+    g = seed_everything(seed)
+    aug = _augmentation(dataset)
+    (Xl, yl), (Xu, yu) = data["labeled"], data["unlabeled"]
+    X, y = Xl, yl
+    history = History()
+    best, best_state = -1.0, None
+    start = time.perf_counter()
+    epoch, labelling = 0, []
+    rounds = settings["beyond_rounds"]
+    for stage in range(rounds + 1):
+        model = build_model("beyond", g)  # every stage starts from a fresh network
+        epochs = settings["beyond_teacher_epochs"] if stage == 0 else settings["beyond_student_epochs"]
+        batch = 64 if stage == 0 else 128
+        steps = math.ceil(len(y) / batch)
+        if settings["max_steps"] is not None:
+            steps = min(steps, settings["max_steps"])
+        opt = Nesterov(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+        sched = torch.optim.lr_scheduler.LambdaLR(  # cosine from 0.05 to 0 over the stage, step by step
+            opt, lambda k, total=epochs * steps: 0.5 * (1 + math.cos(math.pi * min(k, total) / total)))
+        stage_best, stage_state = -1.0, None
+        for _ in progress_bar(range(epochs), desc=f"beyond {stage}", enable=progress):
+            epoch += 1
+            model.train()
+            tot_loss = tot_acc = seen = 0.0
+            for i, (xb, yb) in enumerate(iterate_minibatches(X, y, batch_size=batch, generator=g)):
+                if i == steps:
+                    break
+                out = model(aug(xb, generator=g))
+                loss = F.cross_entropy(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                seen += len(yb)
+                tot_loss += float(loss.detach()) * len(yb)
+                tot_acc += _acc(out.detach(), yb) * len(yb)
+            val_acc = _log_epoch(model, data, history, epoch, tot_loss, tot_acc, seen, stage=stage)
+            if val_acc > stage_best:
+                stage_best, stage_state = val_acc, copy.deepcopy(model.state_dict())
+            if val_acc > best:
+                best, best_state = val_acc, stage_state
+        model.load_state_dict(stage_state)
+        if stage < rounds:  # the stage's best network labels the unlabelled pool for the next student
+            conf, label = predict(model, Xu).softmax(1).max(1)
+            keep = conf >= THRESHOLD
+            labelling.append({"round": stage + 1, "kept": float(keep.float().mean()),
+                              # the true labels of the pool measure the pseudo-labels; training never reads them
+                              "precision": float((label[keep] == yu[keep]).float().mean()),
+                              "accuracy_all": float((label == yu).float().mean())})
+            X, y = torch.cat([Xl, Xu[keep]]), torch.cat([yl, label[keep]])
+    history.seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    return model, history, labelling
 
 
 def _train_kmeans(data, settings, seed, progress):
@@ -348,7 +386,8 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
         ``name``, ``seed``, ``train_accuracy`` (clean labelled images),
         ``val_accuracy`` and ``test_accuracy`` of the selected epoch,
         ``best_epoch``, ``wall_time`` (seconds, training and evaluation),
-        ``history`` (per-epoch curves), ``model`` and ``test_logits``.
+        ``history`` (per-epoch curves; the ``beyond`` row adds its ``stage``), ``pseudo_labels`` (``beyond``: kept
+        fraction, precision and accuracy of each round's pseudo-labels), ``model`` and ``test_logits``.
     """
     if name not in CONFIGS:
         raise ValueError(f"run_config: argument 'name' must be one of {list(CONFIGS)}, got {name!r}")
@@ -357,8 +396,11 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     settings = budget_settings(budget)
     data = data if data is not None else load_split(dataset, budget)
     start = time.perf_counter()
+    labelling = []
     if name == "kmeans":
         model, history = _train_kmeans(data, settings, seed, progress)
+    elif name == "beyond":
+        model, history, labelling = _train_beyond(data, settings, seed, dataset, progress)
     else:
         model, history = _train_network(name, data, name if name in ("baseline", "init", "augment") else base,
                                          settings, seed, dataset, progress)
@@ -375,6 +417,7 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
         "epochs": len(history.epochs),
         "wall_time": time.perf_counter() - start,
         "history": dict(history.metrics),
+        "pseudo_labels": labelling,
         "model": model,
         "test_logits": test_logits,
     }
@@ -476,6 +519,8 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         row["best_epoch_per_seed"] = [r["best_epoch"] for r in rs]
         row["epochs"] = rs[0]["epochs"]
         row["history_seed0"] = rs[0]["history"]
+        if any(r["pseudo_labels"] for r in rs):
+            row["pseudo_labels_per_seed"] = [r["pseudo_labels"] for r in rs]
         rows.append(row)
     return {
         "experiment": "mnist3k",

@@ -39,6 +39,10 @@ print(f"{'row':<10} {'description':<52} {'train':>7} {'val':>7} {'test':>7} {'ep
 for name, r in results.items():
     print(f"{name:<10} {r['description']:<52} {100 * r['train_accuracy']:6.2f}% {100 * r['val_accuracy']:6.2f}% "
           f"{100 * r['test_accuracy']:6.2f}% {r['best_epoch']:3d}/{r['epochs']:<3d} {r['wall_time']:6.0f}s")
+for p in results["beyond"]["pseudo_labels"]:
+    print(f"beyond, round {p['round']}: {100 * p['kept']:.1f}% of the unlabelled pool kept, "
+          f"{100 * p['precision']:.2f}% of the kept pseudo-labels right "
+          f"({100 * p['accuracy_all']:.2f}% of all the teacher's labels)")
 
 # %%
 # Learning curves
@@ -58,13 +62,18 @@ for ax, (name, r) in zip(axes.flat, results.items()):
             label="train (batches)")
     ax.plot(epochs, [100 * a for a in h["val_accuracy"]], color=PALETTE[1], label="validation")
     ax.axvline(r["best_epoch"], color=PALETTE[2], lw=0.8, ls=":")
+    if "stage" in h:  # self-training: a fresh network starts at each stage boundary
+        for e in range(1, len(h["stage"])):
+            if h["stage"][e] != h["stage"][e - 1]:
+                ax.axvline(e + 0.5, color=PALETTE[3], lw=0.8, ls="-.")
     ax.set_title(name)
     ax.set_xlabel("epoch")
     ax.set_ylim(70, 100.5)
 axes[0, 0].set_ylabel("accuracy (%)")
 axes[1, 0].set_ylabel("accuracy (%)")
 axes[0, 0].legend(loc="lower right", fontsize=8)
-fig.suptitle(f"Learning curves, budget {budget!r} (dotted line: epoch selected on validation)")
+fig.suptitle(f"Learning curves, budget {budget!r} (dotted: epoch selected on validation; "
+             "dash-dotted: a new student starts)")
 fig.tight_layout()
 plt.show()
 
