@@ -15,10 +15,12 @@ from dlbook.manifold.affinities import (
     joint_probabilities_nn,
 )
 from dlbook.manifold.gradient import (
+    attractive_forces,
     kl_divergence,
     kl_divergence_sparse,
+    repulsive_forces_fft,
     tsne_gradient,
-    tsne_gradient_fft,
+    upper_pairs,
 )
 from dlbook.runs import progress_bar
 
@@ -219,14 +221,16 @@ class TSNE:
     def _gradient(self, P, Y, alpha):
         if self.method == "exact":
             return tsne_gradient(P * alpha if alpha != 1 else P, Y), None
-        return tsne_gradient_fft(
-            P,
+        # P enters as its unordered pairs i < j (from upper_pairs, computed once)
+        rows, cols, vals = P
+        attr = attractive_forces(rows, cols, vals * alpha, Y, symmetric=True)
+        rep, Z = repulsive_forces_fft(
             Y,
-            exaggeration=alpha,
             n_interpolation_points=self.n_interpolation_points,
             min_num_intervals=self.min_num_intervals,
             intervals_per_unit=self.intervals_per_unit,
         )
+        return 4.0 * (attr - rep / Z), Z
 
     def _kl(self, P, Y, Z=None):
         if self.method == "exact":
@@ -244,6 +248,7 @@ class TSNE:
             P = joint_probabilities(X, self.perplexity)
         else:
             P = joint_probabilities_nn(X, self.perplexity)
+        terms = P if self.method == "exact" else upper_pairs(P)
         t1 = time.perf_counter()
         ee = float(self.early_exaggeration)
         lr = max(n / ee / 4.0, 50.0) if self.learning_rate == "auto" else float(self.learning_rate)
@@ -262,7 +267,7 @@ class TSNE:
                 gains = torch.ones_like(Y)
             alpha = ee if exaggerating else 1.0
             momentum = 0.5 if exaggerating else 0.8
-            grad, Z = self._gradient(P, Y, alpha)
+            grad, Z = self._gradient(terms, Y, alpha)
             if self.log_every and it % self.log_every == 0:
                 self.kl_history_.append((it, self._kl(P, Y, Z)))
             # delta-bar-delta gains: grow a coordinate's gain while the gradient
@@ -275,7 +280,7 @@ class TSNE:
         t2 = time.perf_counter()
         if self.method == "fft":
             # Z of the final map, from the same interpolation as the gradient
-            _, Z = self._gradient(P, Y, 1.0)
+            _, Z = self._gradient(terms, Y, 1.0)
         self.kl_divergence_ = self._kl(P, Y, Z)
         self.P_ = P
         self.n_iter_ = self.n_iter
