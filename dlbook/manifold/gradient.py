@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 
 import torch
 
@@ -200,7 +201,7 @@ def attractive_forces(rows, cols, vals, Y: torch.Tensor, symmetric: bool = False
 
 
 def upper_pairs(P: torch.Tensor):
-    """The stored pairs :math:`i < j` of a symmetric P, each unordered pair once.
+    """The non-zero pairs :math:`i < j` of a symmetric P, each unordered pair once.
 
     Parameters
     ----------
@@ -222,8 +223,17 @@ def upper_pairs(P: torch.Tensor):
     """
     P = P.coalesce() if P.is_sparse else P.to_sparse()
     rows, cols = P.indices()
-    keep = rows < cols
-    return rows[keep].contiguous(), cols[keep].contiguous(), P.values()[keep].contiguous()
+    vals = P.values()
+    keep = (rows < cols) & (vals > 0)
+    return rows[keep].contiguous(), cols[keep].contiguous(), vals[keep].contiguous()
+
+
+def _lap(timings: dict | None, key: str, t0: float) -> float:
+    # add the seconds since t0 to timings[key] (if timings is given); return the time now
+    t = time.perf_counter()
+    if timings is not None:
+        timings[key] = timings.get(key, 0.0) + (t - t0)
+    return t
 
 
 def _lagrange_weights(t: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
@@ -265,28 +275,33 @@ def fft_length(m: int) -> int:
 
 @functools.lru_cache(maxsize=16)
 def _kernel_spectra(G1: int, G2: int, L1: int, L2: int, h: float, dtype) -> torch.Tensor:
-    # DFTs (real: the kernels are even) of K = (1 + d^2)^-2 and W = (1 + d^2)^-1 on
-    # the node offsets of a G1 x G2 grid of spacing h, embedded in an L1 x L2
-    # circulant (L >= 2G - 1, offsets -(G-1)..G-1 wrapped around, the rest 0).
+    # Half-spectrum DFTs of three kernels sampled at the node offsets
+    # delta = (a, b) h of a G1 x G2 grid of spacing h, each embedded in an L1 x L2
+    # circulant (L >= 2G - 1; offsets -(G-1)..G-1 wrapped around, the rest 0):
+    # w = (1 + |delta|^2)^-1 (for Z) and the two components of the repulsion
+    # kernel delta w^2 (odd, so their spectra are imaginary).
     def offsets(G, L):
         m = torch.arange(L, dtype=torch.float64)
         off = torch.where(m < G, m, m - L) * h
-        used = (m < G) | (m > L - G)
-        return off * off, used
+        off[(m >= G) & (m <= L - G)] = math.inf  # unused offsets: all kernels 0
+        return off
 
-    o1, u1 = offsets(G1, L1)
-    o2, u2 = offsets(G2, L2)
-    W = (1.0 + o1[:, None] + o2[None, :]).reciprocal_() * (u1[:, None] & u2[None, :])
-    spectra = torch.fft.rfft2(torch.stack([W * W, W]))
-    return spectra.real.to(dtype).contiguous()
+    o1 = offsets(G1, L1)[:, None]
+    o2 = offsets(G2, L2)[None, :]
+    w = (1.0 + o1 * o1 + o2 * o2).reciprocal_()
+    w2 = w * w
+    kernels = torch.stack([w, torch.nan_to_num(o1 * w2), torch.nan_to_num(o2 * w2)])
+    complex_dtype = torch.complex64 if dtype == torch.float32 else torch.complex128
+    return torch.fft.rfft2(kernels).to(complex_dtype).contiguous()
 
 
 def repulsive_forces_fft(
     Y: torch.Tensor,
-    n_interpolation_points: int = 3,
+    n_interpolation_points: int = 4,
     min_num_intervals: int = 50,
     intervals_per_unit: float = 1.0,
     grid_dtype: torch.dtype = torch.float32,
+    timings: dict | None = None,
 ):
     """Repulsive forces and the normaliser :math:`Z` by FFT-accelerated interpolation.
 
@@ -308,7 +323,9 @@ def repulsive_forces_fft(
     Once the map is wider than ``min_num_intervals / intervals_per_unit``,
     the intervals have the fixed width ``1 / intervals_per_unit``, so the
     grid spacing stays the same from one iteration to the next and the
-    kernels' spectra are computed once per grid size and reused. Each
+    kernels' spectra are computed once per grid size and reused. (A smaller
+    map gets at least ``min_num_intervals`` intervals, of a width rounded
+    down to a power of :math:`2^{1/4}` so that it too changes only now and then.) Each
     dimension gets as many intervals as its extent needs, and the FFT lengths
     are rounded up to products of 2, 3 and 5 (:func:`fft_length`). The grid
     work runs in ``grid_dtype``; single precision is about twice as fast and
@@ -326,6 +343,11 @@ def repulsive_forces_fft(
         Intervals per unit length once the map is wide enough.
     grid_dtype : torch.dtype
         Precision of the grids and FFTs (``torch.float32`` or ``torch.float64``).
+    timings : dict, optional
+        If given, the seconds spent in each stage are added to its entries
+        ``"fft_weights"`` (boxes and Lagrange weights), ``"fft_spread"``
+        (charges onto the grid), ``"fft_convolve"`` (FFTs, kernel spectra
+        and Z) and ``"fft_gather"`` (potentials back to the points).
 
     Returns
     -------
@@ -351,13 +373,15 @@ def repulsive_forces_fft(
         raise ValueError(f"{fn}: grid_dtype must be torch.float32 or torch.float64, got {grid_dtype}")
     n = Y.shape[0]
     p = int(n_interpolation_points)
+    t0 = time.perf_counter()
     lo = Y.min(0).values
     extent = (Y.max(0).values - lo) * (1.0 + 1e-9) + 1e-12
     widest = float(extent.max())
     if widest * intervals_per_unit > min_num_intervals:
         box = 1.0 / intervals_per_unit
     else:
-        box = widest / min_num_intervals
+        # at least min_num_intervals intervals, of a width from a fixed ladder
+        box = 2.0 ** (math.floor(4.0 * math.log2(widest / min_num_intervals)) / 4.0)
     n1, n2 = (max(1, math.ceil(float(e) / box)) for e in extent)
     G1, G2 = n1 * p, n2 * p
     L1, L2 = fft_length(2 * G1 - 1), fft_length(2 * G2 - 1)
@@ -373,27 +397,30 @@ def repulsive_forces_fft(
     g2 = b[:, 1:2] * p + torch.arange(p)  # (N, p) node columns
     flat = (g1[:, :, None] * G2 + g2[:, None, :]).reshape(-1)  # (N p^2,)
     weight = (W1[:, :, None] * W2[:, None, :]).reshape(n, p * p).to(grid_dtype)
-    Yg = Y.to(grid_dtype)
-    charges = torch.stack([torch.ones(n, dtype=grid_dtype), Yg[:, 0], Yg[:, 1]])  # (3, N)
-    spread = (charges[:, :, None] * weight[None]).reshape(3, -1)  # (3, N p^2)
-    grid = torch.zeros(3, G1 * G2, dtype=grid_dtype).index_add_(1, flat, spread)
+    t0 = _lap(timings, "fft_weights", t0)
+    # unit charges spread onto the nodes
+    grid = torch.zeros(G1 * G2, dtype=grid_dtype).index_add_(0, flat, weight.reshape(-1))
+    t0 = _lap(timings, "fft_spread", t0)
     # zero-padded 2-D FFT: the real transform runs over the G1 non-zero rows only
-    F = torch.fft.fft(torch.fft.rfft(grid.reshape(3, G1, G2), n=L2, dim=2), n=L1, dim=1)
-    spectra = _kernel_spectra(G1, G2, L1, L2, box / p, grid_dtype)  # (2, L1, L2 // 2 + 1)
+    F = torch.fft.fft(torch.fft.rfft(grid.reshape(G1, G2), n=L2, dim=1), n=L1, dim=0)
+    spectra = _kernel_spectra(G1, G2, L1, L2, box / p, grid_dtype)  # (3, L1, L2 // 2 + 1)
     # Z + N = sum_ij w~_ij = (1 / L1 L2) sum over all frequencies of |c^|^2 w^ (Parseval);
     # the half spectrum of the real transform counts the other columns twice
-    col = torch.full((L2 // 2 + 1,), 2.0, dtype=grid_dtype)
+    col = torch.full((L2 // 2 + 1,), 2.0, dtype=torch.float64)
     col[0] = 1.0
     col[-1] = 1.0 if L2 % 2 == 0 else 2.0
-    power = F[0].real.square() + F[0].imag.square()
-    Z = float(((power * spectra[1]).double() * col.double()).sum()) / (L1 * L2) - n
-    # potentials of K against the three charges; only the first G1 x G2 outputs are needed
-    B = torch.fft.ifft(F * spectra[0], dim=1)[:, :G1]
-    phi = torch.fft.irfft(B, n=L2, dim=2)[:, :, :G2].reshape(3, G1 * G2)
-    pot = (phi.index_select(1, flat).reshape(3, n, p * p) * weight[None]).sum(2)
-    pot = pot.to(Y.dtype)
-    # the self term j = i contributes K_ii (y_i - y_i) = 0
-    rep = Y * pot[0][:, None] - pot[1:3].T
+    power = (F.real.square() + F.imag.square()) * spectra[0].real
+    Z = float((power.double() * col).sum()) / (L1 * L2) - n
+    # the repulsive field sum_j (x - y_j) w(x, y_j)^2 at the nodes; only the first
+    # G1 x G2 outputs of the circular convolution are needed
+    B = torch.fft.ifft(F * spectra[1:], dim=1)[:, :G1]
+    field = torch.fft.irfft(B, n=L2, dim=2)[:, :, :G2].reshape(2, G1 * G2)
+    t0 = _lap(timings, "fft_convolve", t0)
+    # interpolated back with the spreading weights; a point's own charge adds
+    # sum_ab u_a u_b (n_a - n_b) w(n_a, n_b)^2 = 0 (odd kernel, symmetric weights)
+    rep = (field.index_select(1, flat).reshape(2, n, p * p) * weight[None]).sum(2)
+    rep = rep.T.to(Y.dtype)
+    _lap(timings, "fft_gather", t0)
     return rep, Z
 
 
