@@ -12,8 +12,8 @@ from dlbook.budget import by_budget
 from dlbook.manifold import (
     TSNE,
     attractive_forces,
-    fft_length,
     conditional_probabilities,
+    fft_length,
     joint_probabilities,
     joint_probabilities_nn,
     kl_divergence,
