@@ -237,14 +237,15 @@ def _lap(timings: dict | None, key: str, t0: float) -> float:
 
 
 def _lagrange_weights(t: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
-    # t: (N,), nodes: (p,) -> (N, p) Lagrange basis polynomials at t
+    # t: (...,), nodes: (p,) -> (..., p), the Lagrange basis polynomials
+    # l_k(t) = prod_{m != k} (t - nodes[m]) / (nodes[k] - nodes[m])
     p = nodes.shape[0]
-    L = torch.ones(t.shape[0], p, dtype=t.dtype)
-    for k in range(p):
-        for m in range(p):
-            if m != k:
-                L[:, k] *= (t - nodes[m]) / (nodes[k] - nodes[m])
-    return L
+    eye = torch.eye(p, dtype=torch.bool)
+    gaps = nodes[:, None] - nodes[None, :]  # (p, p): nodes[k] - nodes[m]
+    denominators = torch.where(eye, torch.ones_like(gaps), gaps).prod(1)
+    diffs = (t[..., None] - nodes)[..., None, :].expand(*t.shape, p, p)  # [..., k, m]
+    numerators = torch.where(eye, torch.ones_like(diffs), diffs).prod(-1)
+    return numerators / denominators
 
 
 def fft_length(m: int) -> int:
@@ -291,8 +292,7 @@ def _kernel_spectra(G1: int, G2: int, L1: int, L2: int, h: float, dtype) -> torc
     w = (1.0 + o1 * o1 + o2 * o2).reciprocal_()
     w2 = w * w
     kernels = torch.stack([w, torch.nan_to_num(o1 * w2), torch.nan_to_num(o2 * w2)])
-    complex_dtype = torch.complex64 if dtype == torch.float32 else torch.complex128
-    return torch.fft.rfft2(kernels).to(complex_dtype).contiguous()
+    return torch.fft.rfft2(kernels.to(dtype))
 
 
 def repulsive_forces_fft(
@@ -307,29 +307,34 @@ def repulsive_forces_fft(
 
     The sums over *all* pairs,
     :math:`\\sum_j w_{ij}^2 (\\vy_i - \\vy_j)` and :math:`Z = \\sum_{i \\ne j} w_{ij}`,
-    are sums of smooth kernels against charges: the repulsion is
-    :math:`\\vy_i \\sum_j K_{ij} - \\sum_j K_{ij} \\vy_j` with
-    :math:`K = w^2 = (1 + \\lVert \\vy - \\vy' \\rVert^2)^{-2}` and charges
-    :math:`1, y_{j1}, y_{j2}`, and :math:`Z` sums :math:`w` against the
-    charge 1. Following Linderman et al. (2019), the charges are spread onto
-    a regular grid of ``n_interpolation_points`` Lagrange nodes per interval,
-    the grid convolutions with :math:`K` and :math:`w` are done by FFT, and
-    the potentials are interpolated back to the points. :math:`Z` needs no
-    interpolation back: by Parseval's theorem, the sum over the grid of
-    charge times potential is a sum over frequencies of :math:`|\\hat c|^2
-    \\hat w`. Cost :math:`\\bigO{N p^2 + G_1 G_2 \\log G}` for a grid of
-    :math:`G_1 \\times G_2` nodes. Two-dimensional maps only.
+    are sums over unit charges at the points of two smooth kernels of the
+    offset :math:`\\boldsymbol{\\delta} = \\vy_i - \\vy_j`: the vector kernel
+    :math:`\\boldsymbol{\\delta} (1 + \\lVert \\boldsymbol{\\delta} \\rVert^2)^{-2}`
+    (the repulsive field) and :math:`w = (1 + \\lVert \\boldsymbol{\\delta} \\rVert^2)^{-1}`.
+    Following Linderman et al. (2019), the charges are spread onto a regular
+    grid of ``n_interpolation_points`` Lagrange nodes per interval and
+    dimension, the grid is convolved with the kernels by FFT, and the field
+    at the nodes is interpolated back to the points with the same weights. A
+    point's own charge adds nothing, since the field kernel is odd and the
+    weights are symmetric. :math:`Z` needs no interpolation back: by
+    Parseval's theorem, the sum over the grid of charge times potential is a
+    sum over frequencies of :math:`|\\hat c|^2 \\hat w`. One grid is
+    transformed forwards and two backwards; Linderman et al. instead spread
+    the charges :math:`1, y_{j1}, y_{j2}, \\lVert \\vy_j \\rVert^2` and
+    transform four grids each way. Cost :math:`\\bigO{N p^2 + L_1 L_2 \\log L}`
+    for FFTs of size :math:`L_1 \\times L_2`. Two-dimensional maps only.
 
     Once the map is wider than ``min_num_intervals / intervals_per_unit``,
     the intervals have the fixed width ``1 / intervals_per_unit``, so the
-    grid spacing stays the same from one iteration to the next and the
-    kernels' spectra are computed once per grid size and reused. (A smaller
+    grid spacing stays the same from one iteration to the next. (A smaller
     map gets at least ``min_num_intervals`` intervals, of a width rounded
-    down to a power of :math:`2^{1/4}` so that it too changes only now and then.) Each
-    dimension gets as many intervals as its extent needs, and the FFT lengths
-    are rounded up to products of 2, 3 and 5 (:func:`fft_length`). The grid
-    work runs in ``grid_dtype``; single precision is about twice as fast and
-    its round-off is far below the interpolation error.
+    down to a power of :math:`2^{1/4}`.) Each dimension's FFT length
+    :math:`L \\ge 2G - 1` (:math:`G` nodes) is the next product of 2, 3
+    and 5 (:func:`fft_length`) above what the map's extent needs, and the
+    grid is then widened to fill it, which costs nothing; so the kernels'
+    spectra change only when the map outgrows :math:`L`, and are cached.
+    The grid work runs in ``grid_dtype``; single precision is about twice
+    as fast and its round-off is far below the interpolation error.
 
     Parameters
     ----------
@@ -382,17 +387,20 @@ def repulsive_forces_fft(
     else:
         # at least min_num_intervals intervals, of a width from a fixed ladder
         box = 2.0 ** (math.floor(4.0 * math.log2(widest / min_num_intervals)) / 4.0)
-    n1, n2 = (max(1, math.ceil(float(e) / box)) for e in extent)
+    # FFT lengths L >= 2G - 1 for the intervals the map needs; then as many intervals
+    # as L can hold (free: the FFTs cost the same), so that G, L and the cached
+    # kernel spectra change only when the map outgrows L
+    L1, L2 = (fft_length(2 * p * max(1, math.ceil(float(e) / box)) - 1) for e in extent)
+    n1, n2 = (L1 + 1) // (2 * p), (L2 + 1) // (2 * p)
     G1, G2 = n1 * p, n2 * p
-    L1, L2 = fft_length(2 * G1 - 1), fft_length(2 * G2 - 1)
     # box index of each point and its position inside the box, in [0, 1)
     u = (Y - lo) / box
     b = torch.minimum(u.floor(), torch.tensor([n1 - 1, n2 - 1], dtype=Y.dtype))
     t = u - b
     b = b.long()
     nodes = (torch.arange(p, dtype=Y.dtype) + 0.5) / p
-    W1 = _lagrange_weights(t[:, 0], nodes)  # (N, p)
-    W2 = _lagrange_weights(t[:, 1], nodes)
+    W = _lagrange_weights(t, nodes)  # (N, 2, p)
+    W1, W2 = W[:, 0], W[:, 1]
     g1 = b[:, 0:1] * p + torch.arange(p)  # (N, p) node rows
     g2 = b[:, 1:2] * p + torch.arange(p)  # (N, p) node columns
     flat = (g1[:, :, None] * G2 + g2[:, None, :]).reshape(-1)  # (N p^2,)
