@@ -204,6 +204,16 @@ def test_fft_kl_history_matches_sparse_kl():
     assert set(t.timings_) >= {"attraction", "fft_convolve", "kl", "update"}
 
 
+def test_n_threads_is_restored_and_checked():
+    X, _ = _blobs(40, 2, seed=4)
+    before = torch.get_num_threads()
+    TSNE(perplexity=5, n_iter=5, n_threads=1).fit(X)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"):
+        TSNE(perplexity=5, n_iter=5, n_threads=0).fit(X)
+    assert torch.get_num_threads() == before
+
+
 def _blobs(n_per, k, seed, spread=20.0):
     g = torch.Generator().manual_seed(seed)
     centres = spread * torch.randn(k, 10, generator=g)

@@ -6,7 +6,8 @@ Run from the repository root, for instance::
 
 All methods embed the same points (the first principal components of a
 fixed random subset of MNIST training digits) in one process, one after the
-other, with the same number of threads. For each method the JSON written
+other, each offered ``--n-jobs`` threads (dlbook's ``TSNE`` uses its
+``n_threads``, one by default). For each method the JSON written
 to ``--out`` records the wall time of ``fit_transform`` (affinities
 included), the method's own final KL divergence, the KL divergence of its
 map measured against one common P (dlbook's sparse P, exact normaliser Z),
@@ -271,6 +272,7 @@ def run_benchmark(
             "trust_k": 12,
             "seed": seed,
             "dlbook_fft_default_nodes": TSNE().n_interpolation_points,
+            "dlbook_threads": TSNE().n_threads,
         },
         "results": rows,
         "ratios": ratios,

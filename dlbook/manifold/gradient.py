@@ -295,6 +295,18 @@ def _kernel_spectra(G1: int, G2: int, L1: int, L2: int, h: float, dtype) -> torc
     return torch.fft.rfft2(kernels.to(dtype))
 
 
+def _convolve(grid, G1, G2, L1, L2, h, dtype):
+    # zero-padded 2-D FFT of the (G1 * G2,) charge grid: the real transform runs
+    # over the G1 non-zero rows only
+    F = torch.fft.fft(torch.fft.rfft(grid.reshape(G1, G2), n=L2, dim=1), n=L1, dim=0)
+    spectra = _kernel_spectra(G1, G2, L1, L2, h, dtype)  # (3, L1, L2 // 2 + 1)
+    # the repulsive field sum_j (x - y_j) w(x, y_j)^2 at the nodes; only the first
+    # G1 x G2 outputs of the circular convolution are needed
+    B = torch.fft.ifft(F * spectra[1:], dim=1)[:, :G1]
+    field = torch.fft.irfft(B, n=L2, dim=2)[:, :, :G2]
+    return F, spectra, field
+
+
 def repulsive_forces_fft(
     Y: torch.Tensor,
     n_interpolation_points: int = 4,
@@ -409,9 +421,7 @@ def repulsive_forces_fft(
     # unit charges spread onto the nodes
     grid = torch.zeros(G1 * G2, dtype=grid_dtype).index_add_(0, flat, weight.reshape(-1))
     t0 = _lap(timings, "fft_spread", t0)
-    # zero-padded 2-D FFT: the real transform runs over the G1 non-zero rows only
-    F = torch.fft.fft(torch.fft.rfft(grid.reshape(G1, G2), n=L2, dim=1), n=L1, dim=0)
-    spectra = _kernel_spectra(G1, G2, L1, L2, box / p, grid_dtype)  # (3, L1, L2 // 2 + 1)
+    F, spectra, field = _convolve(grid, G1, G2, L1, L2, box / p, grid_dtype)
     # Z + N = sum_ij w~_ij = (1 / L1 L2) sum over all frequencies of |c^|^2 w^ (Parseval);
     # the half spectrum of the real transform counts the other columns twice
     col = torch.full((L2 // 2 + 1,), 2.0, dtype=torch.float64)
@@ -419,10 +429,7 @@ def repulsive_forces_fft(
     col[-1] = 1.0 if L2 % 2 == 0 else 2.0
     power = (F.real.square() + F.imag.square()) * spectra[0].real
     Z = float((power.double() * col).sum()) / (L1 * L2) - n
-    # the repulsive field sum_j (x - y_j) w(x, y_j)^2 at the nodes; only the first
-    # G1 x G2 outputs of the circular convolution are needed
-    B = torch.fft.ifft(F * spectra[1:], dim=1)[:, :G1]
-    field = torch.fft.irfft(B, n=L2, dim=2)[:, :, :G2].reshape(2, G1 * G2)
+    field = field.reshape(2, G1 * G2)
     t0 = _lap(timings, "fft_convolve", t0)
     # interpolated back with the spreading weights; a point's own charge adds
     # sum_ab u_a u_b (n_a - n_b) w(n_a, n_b)^2 = 0 (odd kernel, symmetric weights)

@@ -103,6 +103,11 @@ class TSNE:
     n_interpolation_points, min_num_intervals, intervals_per_unit
         Grid settings of the ``"fft"`` method (see
         :func:`dlbook.manifold.repulsive_forces_fft`).
+    n_threads : int or None
+        torch threads during ``fit`` (``None``: leave torch's setting). One
+        by default: each iteration is a sequence of small array operations,
+        and on the 2-core machine this book is tested on, shared with other
+        jobs, running them on two threads made ``fit`` several times slower.
     verbose : bool or None
         Show a progress bar (``None``: only on a terminal).
 
@@ -156,6 +161,7 @@ class TSNE:
         min_num_intervals: int = 50,
         intervals_per_unit: float = 1.0,
         log_every: int = 50,
+        n_threads: int | None = 1,
         verbose: bool | None = None,
     ):
         self.n_components = n_components
@@ -172,6 +178,7 @@ class TSNE:
         self.min_num_intervals = min_num_intervals
         self.intervals_per_unit = intervals_per_unit
         self.log_every = log_every
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # -- checks -------------------------------------------------------------
@@ -257,6 +264,19 @@ class TSNE:
 
     def fit(self, X, y=None):
         """Compute the embedding of ``X`` (shape ``(N, D)``); returns ``self``."""
+        threads = torch.get_num_threads()
+        if self.n_threads is not None:
+            if not isinstance(self.n_threads, int) or self.n_threads < 1:
+                raise ValueError(
+                    f"TSNE: n_threads must be a positive int or None, got {self.n_threads!r}"
+                )
+            torch.set_num_threads(self.n_threads)
+        try:
+            return self._fit(X)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, X):
         is_tensor = isinstance(X, torch.Tensor)
         X = as_float64("TSNE.fit", "X", X)
         n = X.shape[0]
