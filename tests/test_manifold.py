@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from dlbook.budget import by_budget
 from dlbook.manifold import (
     TSNE,
+    attractive_forces,
     conditional_probabilities,
+    fft_length,
     joint_probabilities,
     joint_probabilities_nn,
     kl_divergence,
@@ -22,6 +24,7 @@ from dlbook.manifold import (
     student_t_affinities,
     tsne_gradient,
     tsne_gradient_fft,
+    upper_pairs,
 )
 
 
@@ -127,6 +130,90 @@ def test_fft_rejects_3d_maps():
         repulsive_forces_fft(torch.zeros(10, 3, dtype=torch.float64))
 
 
+def test_fft_length_is_smallest_even_5_smooth():
+    def smooth(m):
+        for q in (2, 3, 5):
+            while m % q == 0:
+                m //= q
+        return m == 1
+
+    for m in range(1, 600):
+        L = fft_length(m)
+        assert L >= m and L % 2 == 0 and smooth(L)
+        assert not any(k % 2 == 0 and smooth(k) for k in range(m, L))
+    with pytest.raises(ValueError, match="positive"):
+        fft_length(0)
+
+
+def test_symmetric_attraction_matches_dense():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(120, 5, generator=g)
+    P = joint_probabilities_nn(X, perplexity=8)
+    Y = 4 * torch.randn(120, 2, generator=g, dtype=torch.float64)
+    rows, cols, vals = upper_pairs(P)
+    assert bool((rows < cols).all()) and bool((vals > 0).all())
+    assert float(2 * vals.sum()) == pytest.approx(1.0, abs=1e-12)
+    half = attractive_forces(rows, cols, vals, Y, symmetric=True)
+    full = attractive_forces(*P.indices(), P.values(), Y)
+    Pd = P.to_dense()
+    PW = Pd / (1 + squared_distances(Y))
+    dense = PW.sum(1, keepdim=True) * Y - PW @ Y
+    assert torch.allclose(half, dense, rtol=0, atol=1e-15)
+    assert torch.allclose(full, dense, rtol=0, atol=1e-15)
+    # a dense P gives the same pairs as its sparse form
+    assert all(torch.equal(a, b) for a, b in zip(upper_pairs(Pd), (rows, cols, vals)))
+
+
+@pytest.mark.parametrize("scale", [(1.0, 1.0), (1.0, 0.1), (0.05, 1.0)])
+def test_fft_forces_float64_fine_grid_match_exact(scale):
+    # on a small map the grid is fine compared with the kernel's width, so the
+    # interpolation error is tiny and the FFT sums agree with the exact ones in float64;
+    # rectangular maps get a rectangular grid
+    g = torch.Generator().manual_seed(1)
+    Y = 0.5 * torch.randn(300, 2, generator=g, dtype=torch.float64) * torch.tensor(scale)
+    W = (1 + squared_distances(Y)).reciprocal().fill_diagonal_(0)
+    rep_exact = (W * W).sum(1, keepdim=True) * Y - (W * W) @ Y
+    timings = {}
+    rep, Z = repulsive_forces_fft(
+        Y, n_interpolation_points=5, grid_dtype=torch.float64, timings=timings
+    )
+    assert rep.dtype == torch.float64
+    assert float((rep - rep_exact).norm() / rep_exact.norm()) < 1e-7
+    assert abs(Z - float(W.sum())) / float(W.sum()) < 1e-9
+    assert set(timings) == {"fft_weights", "fft_spread", "fft_convolve", "fft_gather"}
+    assert all(v >= 0 for v in timings.values())
+    # single precision on the grid adds round-off far below the interpolation error
+    rep32, Z32 = repulsive_forces_fft(Y, n_interpolation_points=5)
+    assert float((rep32 - rep).norm() / rep.norm()) < 1e-5
+    assert abs(Z32 - Z) / Z < 1e-6
+
+
+def test_fft_rejects_bad_grid_dtype():
+    with pytest.raises(ValueError, match="grid_dtype"):
+        repulsive_forces_fft(torch.zeros(10, 2, dtype=torch.float64), grid_dtype=torch.int32)
+
+
+def test_fft_kl_history_matches_sparse_kl():
+    X, _ = _blobs(100, 2, seed=3)
+    t = TSNE(perplexity=10, n_iter=60, exaggeration_iter=20, log_every=20, random_state=0)
+    Y = t.fit_transform(X)
+    _, Z = repulsive_forces_fft(Y, n_interpolation_points=t.n_interpolation_points)
+    assert t.kl_divergence_ == pytest.approx(
+        float(kl_divergence_sparse(t.P_, Y, Z=Z)), rel=1e-12
+    )
+    assert set(t.timings_) >= {"attraction", "fft_convolve", "kl", "update"}
+
+
+def test_n_threads_is_restored_and_checked():
+    X, _ = _blobs(40, 2, seed=4)
+    before = torch.get_num_threads()
+    TSNE(perplexity=5, n_iter=5, n_threads=1).fit(X)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"):
+        TSNE(perplexity=5, n_iter=5, n_threads=0).fit(X)
+    assert torch.get_num_threads() == before
+
+
 def _blobs(n_per, k, seed, spread=20.0):
     g = torch.Generator().manual_seed(seed)
     centres = spread * torch.randn(k, 10, generator=g)
@@ -191,7 +278,8 @@ def test_kl_divergence_attribute_is_the_final_cost():
 def test_learning_rate_auto():
     X, _ = _blobs(200, 2, seed=0)
     t = TSNE(perplexity=10, n_iter=1, method="fft").fit(X)
-    assert t.learning_rate_ == 50.0  # max(400 / 12 / 4, 50)
+    # max(400 / 12 / 4, 50) with exaggeration, max(400 / 4, 50) after
+    assert t.learning_rate_ == (50.0, 100.0)
 
 
 @pytest.mark.parametrize("method", ["exact", "fft"])

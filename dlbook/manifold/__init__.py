@@ -16,12 +16,14 @@ from dlbook.manifold.affinities import (
 )
 from dlbook.manifold.gradient import (
     attractive_forces,
+    fft_length,
     kl_divergence,
     kl_divergence_sparse,
     repulsive_forces_fft,
     student_t_affinities,
     tsne_gradient,
     tsne_gradient_fft,
+    upper_pairs,
 )
 from dlbook.manifold.tsne import TSNE, pca_init
 
@@ -29,6 +31,7 @@ __all__ = [
     "TSNE",
     "attractive_forces",
     "conditional_probabilities",
+    "fft_length",
     "joint_probabilities",
     "joint_probabilities_nn",
     "kl_divergence",
@@ -41,4 +44,5 @@ __all__ = [
     "student_t_affinities",
     "tsne_gradient",
     "tsne_gradient_fft",
+    "upper_pairs",
 ]

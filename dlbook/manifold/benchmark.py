@@ -6,12 +6,16 @@ Run from the repository root, for instance::
 
 All methods embed the same points (the first principal components of a
 fixed random subset of MNIST training digits) in one process, one after the
-other, with the same number of threads. For each method the JSON written
+other, each offered ``--n-jobs`` threads (dlbook's ``TSNE`` uses its
+``n_threads``, one by default). For each method the JSON written
 to ``--out`` records the wall time of ``fit_transform`` (affinities
 included), the method's own final KL divergence, the KL divergence of its
 map measured against one common P (dlbook's sparse P, exact normaliser Z),
-and the trustworthiness (k = 12, scikit-learn) on a fixed subsample. The
-file also records the command, the git commit, the hardware and the date.
+and the trustworthiness (k = 12, scikit-learn) on a fixed subsample; for
+dlbook's methods also the seconds spent in each stage of the optimisation
+(``TSNE.timings_``). The file also records the command, the git commit, the
+hardware, the date and the 1-minute load average of the machine before
+each method and at the end (the machine may be shared with other jobs).
 Needs scikit-learn and openTSNE (the ``docs`` extra).
 """
 
@@ -22,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -36,7 +41,8 @@ from dlbook.manifold.tsne import TSNE
 
 __all__ = ["pca_project", "load_points", "run_benchmark", "main"]
 
-METHODS = ("dlbook-fft", "dlbook-fft-p4", "dlbook-exact", "sklearn", "openTSNE")
+METHODS = ("dlbook-fft", "dlbook-fft-pK", "dlbook-exact", "sklearn", "openTSNE")
+DEFAULT_METHODS = ("dlbook-fft", "dlbook-fft-p3", "dlbook-fft-p5", "dlbook-exact", "sklearn", "openTSNE")
 
 
 def pca_project(X: torch.Tensor, k: int = 50) -> torch.Tensor:
@@ -128,18 +134,18 @@ def _versions() -> dict:
 def _run_one(method: str, X: torch.Tensor, perplexity: float, n_iter: int, n_jobs: int, seed: int):
     Xn = X.numpy()
     t0 = time.perf_counter()
+    stages = None
     if method.startswith("dlbook"):
-        # "dlbook-fft-p4": the FFT method with 4 interpolation nodes per interval
-        nodes = 4 if method.endswith("-p4") else 3
-        est = TSNE(
-            perplexity=perplexity,
-            n_iter=n_iter,
-            method=method.split("-")[1],
-            random_state=seed,
-            n_interpolation_points=nodes,
-        )
+        # "dlbook-fft-pK": the FFT method with K interpolation nodes per interval
+        match = re.fullmatch(r"dlbook-(exact|fft)(?:-p(\d+))?", method)
+        if match is None or (match[1] == "exact" and match[2]):
+            raise ValueError(f"benchmark: unknown method {method!r}; choose from {METHODS}")
+        kind = match[1]
+        options = {"n_interpolation_points": int(match[2])} if match[2] else {}
+        est = TSNE(perplexity=perplexity, n_iter=n_iter, method=kind, random_state=seed, **options)
         Y = est.fit_transform(Xn)
         kl = est.kl_divergence_
+        stages = dict(est.timings_)
     elif method == "sklearn":
         from sklearn.manifold import TSNE as SkTSNE
 
@@ -170,13 +176,20 @@ def _run_one(method: str, X: torch.Tensor, perplexity: float, n_iter: int, n_job
     else:
         raise ValueError(f"benchmark: unknown method {method!r}; choose from {METHODS}")
     seconds = time.perf_counter() - t0
-    return np.asarray(Y, dtype=np.float64), kl, seconds
+    return np.asarray(Y, dtype=np.float64), kl, seconds, stages
+
+
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def run_benchmark(
     n: int = 10000,
     dataset: str = "mnist",
-    methods=("dlbook-fft", "sklearn", "openTSNE"),
+    methods=DEFAULT_METHODS,
     perplexity: float = 30.0,
     n_iter: int = 750,
     n_jobs: int = 2,
@@ -191,6 +204,7 @@ def run_benchmark(
     """
     from sklearn.manifold import trustworthiness
 
+    load_start = _load()
     torch.set_num_threads(n_jobs)
     X, labels = load_points(n, dataset, seed)
     P = joint_probabilities_nn(X, perplexity)  # the common P for the comparable KL
@@ -207,37 +221,41 @@ def run_benchmark(
                 }
             )
             continue
-        Y, kl, seconds = _run_one(method, X, perplexity, n_iter, n_jobs, seed)
+        load_before = _load()
+        Y, kl, seconds, stages = _run_one(method, X, perplexity, n_iter, n_jobs, seed)
         kl_common = float(kl_divergence_sparse(P, torch.from_numpy(Y)))
         trust = float(trustworthiness(X.numpy()[sub], Y[sub], n_neighbors=12))
-        rows.append(
-            {
-                "method": method,
-                "seconds": seconds,
-                "kl_own": kl,
-                "kl_common_P": kl_common,
-                "trustworthiness": trust,
-                "embedding_std": Y.std(0).tolist(),
-            }
-        )
+        row = {
+            "method": method,
+            "seconds": seconds,
+            "kl_own": kl,
+            "kl_common_P": kl_common,
+            "trustworthiness": trust,
+            "embedding_std": Y.std(0).tolist(),
+            "load_1min_before": load_before,
+        }
+        if stages is not None:
+            row["stage_seconds"] = stages
+        rows.append(row)
     by = {r["method"]: r for r in rows if "seconds" in r}
     ratios = {}
-    for name, prefix in [("dlbook-fft", ""), ("dlbook-fft-p4", "p4_")]:
-        if name in by and "openTSNE" in by:
-            a, b = by[name], by["openTSNE"]
-            ratios.update(
-                {
-                    prefix + "time_dlbook_fft_over_openTSNE": a["seconds"] / b["seconds"],
-                    prefix + "kl_own_relative_difference": (a["kl_own"] - b["kl_own"])
-                    / b["kl_own"],
-                    prefix + "kl_common_P_relative_difference": (
-                        a["kl_common_P"] - b["kl_common_P"]
-                    )
-                    / b["kl_common_P"],
-                    prefix + "trustworthiness_difference": a["trustworthiness"]
-                    - b["trustworthiness"],
-                }
-            )
+    for name in by:
+        if not name.startswith("dlbook-fft") or "openTSNE" not in by:
+            continue
+        # "dlbook-fft" (the defaults) has no prefix, "dlbook-fft-p3" the prefix "p3_"
+        prefix = name[len("dlbook-fft-") :] + "_" if name != "dlbook-fft" else ""
+        a, b = by[name], by["openTSNE"]
+        ratios.update(
+            {
+                prefix + "time_dlbook_fft_over_openTSNE": a["seconds"] / b["seconds"],
+                prefix + "kl_own_relative_difference": (a["kl_own"] - b["kl_own"])
+                / b["kl_own"],
+                prefix + "kl_common_P_relative_difference": (a["kl_common_P"] - b["kl_common_P"])
+                / b["kl_common_P"],
+                prefix + "trustworthiness_difference": a["trustworthiness"]
+                - b["trustworthiness"],
+            }
+        )
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": _git_commit(),
@@ -253,9 +271,12 @@ def run_benchmark(
             "trust_subsample": int(len(sub)),
             "trust_k": 12,
             "seed": seed,
+            "dlbook_fft_default_nodes": TSNE().n_interpolation_points,
+            "dlbook_threads": TSNE().n_threads,
         },
         "results": rows,
         "ratios": ratios,
+        "load_1min": {"start": load_start, "end": _load()},
         "note": "All methods ran one after the other in one process on a machine shared with "
         "other jobs; compare the ratios, which were measured in the same run.",
     }
@@ -268,7 +289,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--methods",
         nargs="+",
-        default=["dlbook-fft", "dlbook-fft-p4", "dlbook-exact", "sklearn", "openTSNE"],
+        default=list(DEFAULT_METHODS),
     )
     parser.add_argument("--perplexity", type=float, default=30.0)
     parser.add_argument("--n-iter", type=int, default=750)

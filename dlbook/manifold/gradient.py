@@ -11,7 +11,9 @@ cost is :math:`C = \\mathrm{KL}(P \\,\\|\\, Q) = \\sum_{i \\ne j} p_{ij}
 
 from __future__ import annotations
 
+import functools
 import math
+import time
 
 import torch
 
@@ -23,6 +25,8 @@ __all__ = [
     "kl_divergence",
     "tsne_gradient",
     "attractive_forces",
+    "upper_pairs",
+    "fft_length",
     "repulsive_forces_fft",
     "tsne_gradient_fft",
     "kl_divergence_sparse",
@@ -143,7 +147,7 @@ def tsne_gradient(P: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return 4.0 * (M.sum(1, keepdim=True) * Y - M @ Y)
 
 
-def attractive_forces(rows, cols, vals, Y: torch.Tensor) -> torch.Tensor:
+def attractive_forces(rows, cols, vals, Y: torch.Tensor, symmetric: bool = False) -> torch.Tensor:
     """Attractive part :math:`\\sum_j p_{ij} w_{ij} (\\vy_i - \\vy_j)` over the pairs stored in P.
 
     Parameters
@@ -154,6 +158,13 @@ def attractive_forces(rows, cols, vals, Y: torch.Tensor) -> torch.Tensor:
         Shape ``(nnz,)``, their values.
     Y : torch.Tensor
         Shape ``(N, d)``.
+    symmetric : bool
+        If true, each stored pair :math:`(i, j)` stands for both :math:`(i, j)`
+        and :math:`(j, i)` (give each unordered pair once, as returned by
+        :func:`upper_pairs`). The kernel :math:`p_{ij} w_{ij} (\\vy_i - \\vy_j)`
+        is then evaluated once per unordered pair and added to row :math:`i`
+        and subtracted from row :math:`j`, which halves the work for a
+        symmetric P.
 
     Returns
     -------
@@ -167,6 +178,10 @@ def attractive_forces(rows, cols, vals, Y: torch.Tensor) -> torch.Tensor:
     ...                   torch.tensor([0.5, 0.5], dtype=torch.float64), Y)
     tensor([[-0.2500],
             [ 0.2500]], dtype=torch.float64)
+    >>> attractive_forces(torch.tensor([0]), torch.tensor([1]),
+    ...                   torch.tensor([0.5], dtype=torch.float64), Y, symmetric=True)
+    tensor([[-0.2500],
+            [ 0.2500]], dtype=torch.float64)
     """
     # one coordinate at a time: 1-D gathers and scatters are much faster than
     # fancy indexing of (nnz, d) blocks and reductions over a dimension of size d
@@ -176,42 +191,162 @@ def attractive_forces(rows, cols, vals, Y: torch.Tensor) -> torch.Tensor:
     for d in diffs[1:]:
         r2 += d * d
     pw = vals / (1.0 + r2)
-    out = torch.zeros_like(Y)
+    out = torch.zeros(Y.shape[1], Y.shape[0], dtype=Y.dtype)
     for a, d in enumerate(diffs):
-        out[:, a] = torch.zeros(Y.shape[0], dtype=Y.dtype).index_add_(0, rows, pw * d)
-    return out
+        f = pw * d
+        out[a].index_add_(0, rows, f)
+        if symmetric:
+            out[a].index_add_(0, cols, f, alpha=-1.0)
+    return out.T
+
+
+def upper_pairs(P: torch.Tensor):
+    """The non-zero pairs :math:`i < j` of a symmetric P, each unordered pair once.
+
+    Parameters
+    ----------
+    P : torch.Tensor
+        Shape ``(N, N)``, sparse COO or dense, symmetric with zero diagonal.
+
+    Returns
+    -------
+    rows, cols : torch.Tensor
+        Shape ``(m,)``, int64, with ``rows < cols``.
+    vals : torch.Tensor
+        Shape ``(m,)``, :math:`p_{ij}`.
+
+    Examples
+    --------
+    >>> P = torch.tensor([[0.0, 0.3, 0.2], [0.3, 0.0, 0.0], [0.2, 0.0, 0.0]])
+    >>> upper_pairs(P)
+    (tensor([0, 0]), tensor([1, 2]), tensor([0.3000, 0.2000]))
+    """
+    P = P.coalesce() if P.is_sparse else P.to_sparse()
+    rows, cols = P.indices()
+    vals = P.values()
+    keep = (rows < cols) & (vals > 0)
+    return rows[keep].contiguous(), cols[keep].contiguous(), vals[keep].contiguous()
+
+
+def _lap(timings: dict | None, key: str, t0: float) -> float:
+    # add the seconds since t0 to timings[key] (if timings is given); return the time now
+    t = time.perf_counter()
+    if timings is not None:
+        timings[key] = timings.get(key, 0.0) + (t - t0)
+    return t
 
 
 def _lagrange_weights(t: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
-    # t: (N,), nodes: (p,) -> (N, p) Lagrange basis polynomials at t
+    # t: (...,), nodes: (p,) -> (..., p), the Lagrange basis polynomials
+    # l_k(t) = prod_{m != k} (t - nodes[m]) / (nodes[k] - nodes[m])
     p = nodes.shape[0]
-    L = torch.ones(t.shape[0], p, dtype=t.dtype)
-    for k in range(p):
-        for m in range(p):
-            if m != k:
-                L[:, k] *= (t - nodes[m]) / (nodes[k] - nodes[m])
-    return L
+    eye = torch.eye(p, dtype=torch.bool)
+    gaps = nodes[:, None] - nodes[None, :]  # (p, p): nodes[k] - nodes[m]
+    denominators = torch.where(eye, torch.ones_like(gaps), gaps).prod(1)
+    diffs = (t[..., None] - nodes)[..., None, :].expand(*t.shape, p, p)  # [..., k, m]
+    numerators = torch.where(eye, torch.ones_like(diffs), diffs).prod(-1)
+    return numerators / denominators
+
+
+def fft_length(m: int) -> int:
+    """Smallest even length :math:`\\ge m` whose only prime factors are 2, 3 and 5.
+
+    FFTs are fastest for such lengths; a prime length costs several times more.
+
+    Examples
+    --------
+    >>> fft_length(251), fft_length(1501), fft_length(2)
+    (256, 1536, 2)
+    """
+    if m < 1:
+        raise ValueError(f"fft_length: m must be a positive int, got {m}")
+    best = 2 * m  # 2 * (power of 2 >= m/2) is at most this
+    a = 2
+    while a < best:
+        b = a
+        while b < best:
+            c = b
+            while c < m:
+                c *= 5
+            best = min(best, c)
+            b *= 3
+        a *= 2
+    return best
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel_spectra(G1: int, G2: int, L1: int, L2: int, h: float, dtype) -> torch.Tensor:
+    # Half-spectrum DFTs of three kernels sampled at the node offsets
+    # delta = (a, b) h of a G1 x G2 grid of spacing h, each embedded in an L1 x L2
+    # circulant (L >= 2G - 1; offsets -(G-1)..G-1 wrapped around, the rest 0):
+    # w = (1 + |delta|^2)^-1 (for Z) and the two components of the repulsion
+    # kernel delta w^2 (odd, so their spectra are imaginary).
+    def offsets(G, L):
+        m = torch.arange(L, dtype=torch.float64)
+        off = torch.where(m < G, m, m - L) * h
+        off[(m >= G) & (m <= L - G)] = math.inf  # unused offsets: all kernels 0
+        return off
+
+    o1 = offsets(G1, L1)[:, None]
+    o2 = offsets(G2, L2)[None, :]
+    w = (1.0 + o1 * o1 + o2 * o2).reciprocal_()
+    w2 = w * w
+    kernels = torch.stack([w, torch.nan_to_num(o1 * w2), torch.nan_to_num(o2 * w2)])
+    return torch.fft.rfft2(kernels.to(dtype))
+
+
+def _convolve(grid, G1, G2, L1, L2, h, dtype):
+    # zero-padded 2-D FFT of the (G1 * G2,) charge grid: the real transform runs
+    # over the G1 non-zero rows only
+    F = torch.fft.fft(torch.fft.rfft(grid.reshape(G1, G2), n=L2, dim=1), n=L1, dim=0)
+    spectra = _kernel_spectra(G1, G2, L1, L2, h, dtype)  # (3, L1, L2 // 2 + 1)
+    # the repulsive field sum_j (x - y_j) w(x, y_j)^2 at the nodes; only the first
+    # G1 x G2 outputs of the circular convolution are needed
+    B = torch.fft.ifft(F * spectra[1:], dim=1)[:, :G1]
+    field = torch.fft.irfft(B, n=L2, dim=2)[:, :, :G2]
+    return F, spectra, field
 
 
 def repulsive_forces_fft(
     Y: torch.Tensor,
-    n_interpolation_points: int = 3,
+    n_interpolation_points: int = 4,
     min_num_intervals: int = 50,
     intervals_per_unit: float = 1.0,
+    grid_dtype: torch.dtype = torch.float32,
+    timings: dict | None = None,
 ):
     """Repulsive forces and the normaliser :math:`Z` by FFT-accelerated interpolation.
 
     The sums over *all* pairs,
     :math:`\\sum_j w_{ij}^2 (\\vy_i - \\vy_j)` and :math:`Z = \\sum_{i \\ne j} w_{ij}`,
-    are sums of the smooth kernel
-    :math:`K(\\vy, \\vy') = (1 + \\lVert \\vy - \\vy' \\rVert^2)^{-2}`
-    against the charges :math:`1, y_{j1}, y_{j2}, \\lVert \\vy_j \\rVert^2` (because
-    :math:`w_{ij} = (1 + \\lVert \\vy_i - \\vy_j\\rVert^2) w_{ij}^2`). Following
-    Linderman et al. (2019), the charges are spread onto a regular grid of
-    ``n_interpolation_points`` Lagrange nodes per interval, the grid
-    convolution with :math:`K` is done by FFT, and the potentials are
-    interpolated back to the points. Cost :math:`\\bigO{N p^2 + G^2 \\log G}`
-    for a grid of :math:`G \\times G` nodes. Two-dimensional maps only.
+    are sums over unit charges at the points of two smooth kernels of the
+    offset :math:`\\boldsymbol{\\delta} = \\vy_i - \\vy_j`: the vector kernel
+    :math:`\\boldsymbol{\\delta} (1 + \\lVert \\boldsymbol{\\delta} \\rVert^2)^{-2}`
+    (the repulsive field) and :math:`w = (1 + \\lVert \\boldsymbol{\\delta} \\rVert^2)^{-1}`.
+    Following Linderman et al. (2019), the charges are spread onto a regular
+    grid of ``n_interpolation_points`` Lagrange nodes per interval and
+    dimension, the grid is convolved with the kernels by FFT, and the field
+    at the nodes is interpolated back to the points with the same weights. A
+    point's own charge adds nothing, since the field kernel is odd and the
+    weights are symmetric. :math:`Z` needs no interpolation back: by
+    Parseval's theorem, the sum over the grid of charge times potential is a
+    sum over frequencies of :math:`|\\hat c|^2 \\hat w`. One grid is
+    transformed forwards and two backwards; Linderman et al. instead spread
+    the charges :math:`1, y_{j1}, y_{j2}, \\lVert \\vy_j \\rVert^2` and
+    transform four grids each way. Cost :math:`\\bigO{N p^2 + L_1 L_2 \\log L}`
+    for FFTs of size :math:`L_1 \\times L_2`. Two-dimensional maps only.
+
+    Once the map is wider than ``min_num_intervals / intervals_per_unit``,
+    the intervals have the fixed width ``1 / intervals_per_unit``, so the
+    grid spacing stays the same from one iteration to the next. (A smaller
+    map gets at least ``min_num_intervals`` intervals, of a width rounded
+    down to a power of :math:`2^{1/4}`.) Each dimension's FFT length
+    :math:`L \\ge 2G - 1` (:math:`G` nodes) is the next product of 2, 3
+    and 5 (:func:`fft_length`) above what the map's extent needs, and the
+    grid is then widened to fill it, which costs nothing; so the kernels'
+    spectra change only when the map outgrows :math:`L`, and are cached.
+    The grid work runs in ``grid_dtype``; single precision is about twice
+    as fast and its round-off is far below the interpolation error.
 
     Parameters
     ----------
@@ -220,15 +355,21 @@ def repulsive_forces_fft(
     n_interpolation_points : int
         Lagrange nodes per interval and dimension (``p``).
     min_num_intervals : int
-        Fewest intervals per dimension.
+        Fewest intervals along the wider dimension of the map.
     intervals_per_unit : float
-        Intervals per unit length of the map's bounding box; the grid grows
-        with the map so that its resolution stays fixed.
+        Intervals per unit length once the map is wide enough.
+    grid_dtype : torch.dtype
+        Precision of the grids and FFTs (``torch.float32`` or ``torch.float64``).
+    timings : dict, optional
+        If given, the seconds spent in each stage are added to its entries
+        ``"fft_weights"`` (boxes and Lagrange weights), ``"fft_spread"``
+        (charges onto the grid), ``"fft_convolve"`` (FFTs, kernel spectra
+        and Z) and ``"fft_gather"`` (potentials back to the points).
 
     Returns
     -------
     rep : torch.Tensor
-        Shape ``(N, 2)``, :math:`\\sum_j w_{ij}^2 (\\vy_i - \\vy_j)`.
+        Shape ``(N, 2)``, :math:`\\sum_j w_{ij}^2 (\\vy_i - \\vy_j)`, in the dtype of ``Y``.
     Z : float
         :math:`\\sum_{i \\ne j} w_{ij}`.
 
@@ -245,49 +386,56 @@ def repulsive_forces_fft(
     check_ndim(fn, "Y", Y, 2, "(N, 2)")
     if Y.shape[1] != 2:
         raise ValueError(f"{fn}: argument 'Y' must have shape (N, 2), got {tuple(Y.shape)}")
+    if grid_dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"{fn}: grid_dtype must be torch.float32 or torch.float64, got {grid_dtype}")
     n = Y.shape[0]
     p = int(n_interpolation_points)
+    t0 = time.perf_counter()
     lo = Y.min(0).values
-    span = float((Y.max(0).values - lo).max()) * (1.0 + 1e-9) + 1e-12
-    n_boxes = max(int(min_num_intervals), math.ceil(span * intervals_per_unit))
-    box = span / n_boxes
-    G = n_boxes * p
-    h = box / p
-    # box index and position inside the box, in [0, 1)
+    extent = (Y.max(0).values - lo) * (1.0 + 1e-9) + 1e-12
+    widest = float(extent.max())
+    if widest * intervals_per_unit > min_num_intervals:
+        box = 1.0 / intervals_per_unit
+    else:
+        # at least min_num_intervals intervals, of a width from a fixed ladder
+        box = 2.0 ** (math.floor(4.0 * math.log2(widest / min_num_intervals)) / 4.0)
+    # FFT lengths L >= 2G - 1 for the intervals the map needs; then as many intervals
+    # as L can hold (free: the FFTs cost the same), so that G, L and the cached
+    # kernel spectra change only when the map outgrows L
+    L1, L2 = (fft_length(2 * p * max(1, math.ceil(float(e) / box)) - 1) for e in extent)
+    n1, n2 = (L1 + 1) // (2 * p), (L2 + 1) // (2 * p)
+    G1, G2 = n1 * p, n2 * p
+    # box index of each point and its position inside the box, in [0, 1)
     u = (Y - lo) / box
-    b = u.floor().clamp_(0, n_boxes - 1)
+    b = torch.minimum(u.floor(), torch.tensor([n1 - 1, n2 - 1], dtype=Y.dtype))
     t = u - b
     b = b.long()
     nodes = (torch.arange(p, dtype=Y.dtype) + 0.5) / p
-    Wx = _lagrange_weights(t[:, 0], nodes)  # (N, p)
-    Wy = _lagrange_weights(t[:, 1], nodes)
-    gx = b[:, 0:1] * p + torch.arange(p)  # (N, p)
-    gy = b[:, 1:2] * p + torch.arange(p)
-    flat = (gx[:, :, None] * G + gy[:, None, :]).reshape(-1)  # (N p^2,)
-    weight = (Wx[:, :, None] * Wy[:, None, :]).reshape(n, p * p)
-    sq = Y[:, 0] * Y[:, 0] + Y[:, 1] * Y[:, 1]
-    charges = torch.stack([torch.ones_like(sq), Y[:, 0], Y[:, 1], sq])  # (4, N)
-    spread = (charges[:, :, None] * weight[None]).reshape(4, -1)  # (4, N p^2)
-    grid = torch.zeros(4, 2 * G, 2 * G, dtype=Y.dtype)
-    grid[:, :G, :G] = (
-        torch.zeros(4, G * G, dtype=Y.dtype).index_add_(1, flat, spread).reshape(4, G, G)
-    )
-    # kernel on the circulant embedding of size 2G x 2G
-    off = torch.arange(2 * G, dtype=Y.dtype)
-    off = torch.where(off < G, off, off - 2 * G) * h
-    off2 = off * off
-    kernel = 1.0 / (1.0 + off2[:, None] + off2[None, :]) ** 2
-    kernel[G, :] = 0.0
-    kernel[:, G] = 0.0
-    fk = torch.fft.rfft2(kernel)
-    fg = torch.fft.rfft2(grid)
-    phi = torch.fft.irfft2(fg * fk, s=(2 * G, 2 * G))[:, :G, :G].reshape(4, G * G)
-    pot = (phi[:, flat].reshape(4, n, p * p) * weight[None]).sum(2).T  # (N, 4)
-    # pot[:, 0] = sum_j K_ij, pot[:, 1:3] = sum_j K_ij y_j, pot[:, 3] = sum_j K_ij |y_j|^2,
-    # each including the self term j = i (K_ii = 1).
-    Zi = (1.0 + sq) * pot[:, 0] - 2.0 * (Y * pot[:, 1:3]).sum(1) + pot[:, 3]
-    Z = float(Zi.sum()) - n
-    rep = Y * pot[:, 0:1] - pot[:, 1:3]
+    W = _lagrange_weights(t, nodes)  # (N, 2, p)
+    W1, W2 = W[:, 0], W[:, 1]
+    g1 = b[:, 0:1] * p + torch.arange(p)  # (N, p) node rows
+    g2 = b[:, 1:2] * p + torch.arange(p)  # (N, p) node columns
+    flat = (g1[:, :, None] * G2 + g2[:, None, :]).reshape(-1)  # (N p^2,)
+    weight = (W1[:, :, None] * W2[:, None, :]).reshape(n, p * p).to(grid_dtype)
+    t0 = _lap(timings, "fft_weights", t0)
+    # unit charges spread onto the nodes
+    grid = torch.zeros(G1 * G2, dtype=grid_dtype).index_add_(0, flat, weight.reshape(-1))
+    t0 = _lap(timings, "fft_spread", t0)
+    F, spectra, field = _convolve(grid, G1, G2, L1, L2, box / p, grid_dtype)
+    # Z + N = sum_ij w~_ij = (1 / L1 L2) sum over all frequencies of |c^|^2 w^ (Parseval);
+    # the half spectrum of the real transform counts the other columns twice
+    col = torch.full((L2 // 2 + 1,), 2.0, dtype=torch.float64)
+    col[0] = 1.0
+    col[-1] = 1.0 if L2 % 2 == 0 else 2.0
+    power = (F.real.square() + F.imag.square()) * spectra[0].real
+    Z = float((power.double() * col).sum()) / (L1 * L2) - n
+    field = field.reshape(2, G1 * G2)
+    t0 = _lap(timings, "fft_convolve", t0)
+    # interpolated back with the spreading weights; a point's own charge adds
+    # sum_ab u_a u_b (n_a - n_b) w(n_a, n_b)^2 = 0 (odd kernel, symmetric weights)
+    rep = (field.index_select(1, flat).reshape(2, n, p * p) * weight[None]).sum(2)
+    rep = rep.T.to(Y.dtype)
+    _lap(timings, "fft_gather", t0)
     return rep, Z
 
 
@@ -303,7 +451,7 @@ def tsne_gradient_fft(P: torch.Tensor, Y: torch.Tensor, exaggeration: float = 1.
     Parameters
     ----------
     P : torch.Tensor
-        Sparse COO (coalesced) or dense, shape ``(N, N)``.
+        Sparse COO or dense, shape ``(N, N)``, symmetric.
     Y : torch.Tensor
         Shape ``(N, 2)``.
     exaggeration : float
@@ -329,10 +477,8 @@ def tsne_gradient_fft(P: torch.Tensor, Y: torch.Tensor, exaggeration: float = 1.
     >>> float(err) < 1e-3
     True
     """
-    if not P.is_sparse:
-        P = P.to_sparse()
-    rows, cols = P.indices()
-    attr = attractive_forces(rows, cols, P.values() * exaggeration, Y)
+    rows, cols, vals = upper_pairs(P)
+    attr = attractive_forces(rows, cols, vals * exaggeration, Y, symmetric=True)
     rep, Z = repulsive_forces_fft(Y, **fft_kwargs)
     return 4.0 * (attr - rep / Z), Z
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -15,10 +16,11 @@ from dlbook.manifold.affinities import (
     joint_probabilities_nn,
 )
 from dlbook.manifold.gradient import (
+    attractive_forces,
     kl_divergence,
-    kl_divergence_sparse,
+    repulsive_forces_fft,
     tsne_gradient,
-    tsne_gradient_fft,
+    upper_pairs,
 )
 from dlbook.runs import progress_bar
 
@@ -77,9 +79,11 @@ class TSNE:
     early_exaggeration : float
         Factor multiplying P during the first ``exaggeration_iter`` iterations.
     learning_rate : float or "auto"
-        Step size. ``"auto"`` uses ``max(N / early_exaggeration / 4, 50)``, the
-        rule :math:`\\eta = N/\\alpha` of Belkina et al. (2019) written for a
-        gradient that keeps its factor 4 (as in scikit-learn).
+        Step size. ``"auto"`` uses ``max(N / alpha / 4, 50)`` in each phase,
+        where ``alpha`` is the exaggeration in force (``early_exaggeration``,
+        then 1): the rule :math:`\\eta = N/\\alpha` of Belkina et al. (2019),
+        written for a gradient that keeps its factor 4 and applied per phase
+        as openTSNE does.
     n_iter : int
         Total number of gradient iterations, exaggeration phase included.
     exaggeration_iter : int
@@ -99,6 +103,11 @@ class TSNE:
     n_interpolation_points, min_num_intervals, intervals_per_unit
         Grid settings of the ``"fft"`` method (see
         :func:`dlbook.manifold.repulsive_forces_fft`).
+    n_threads : int or None
+        torch threads during ``fit`` (``None``: leave torch's setting). One
+        by default: each iteration is a sequence of small array operations,
+        and on the 2-core machine this book is tested on, shared with other
+        jobs, running them on two threads made ``fit`` several times slower.
     verbose : bool or None
         Show a progress bar (``None``: only on a terminal).
 
@@ -113,10 +122,14 @@ class TSNE:
         KL(P || Q) (P not exaggerated) at every ``log_every``-th iteration.
     n_iter_ : int
         Iterations run.
-    learning_rate_ : float
-        The step size used.
+    learning_rate_ : tuple of float
+        The step sizes used with and without exaggeration.
     timings_ : dict
-        Seconds spent on affinities and on optimisation.
+        Seconds spent on ``"affinities"`` and ``"optimisation"``, and within
+        the optimisation on the ``"gradient"``, the ``"kl"`` evaluations and
+        the ``"update"``. For ``"fft"`` the gradient is split further into
+        ``"attraction"`` and the stages of
+        :func:`dlbook.manifold.repulsive_forces_fft` (keys ``"fft_*"``).
 
     Examples
     --------
@@ -144,10 +157,11 @@ class TSNE:
         method: str = "fft",
         random_state: int | None = None,
         min_gain: float = 0.01,
-        n_interpolation_points: int = 3,
+        n_interpolation_points: int = 4,
         min_num_intervals: int = 50,
         intervals_per_unit: float = 1.0,
         log_every: int = 50,
+        n_threads: int | None = 1,
         verbose: bool | None = None,
     ):
         self.n_components = n_components
@@ -164,6 +178,7 @@ class TSNE:
         self.min_num_intervals = min_num_intervals
         self.intervals_per_unit = intervals_per_unit
         self.log_every = log_every
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # -- checks -------------------------------------------------------------
@@ -216,25 +231,52 @@ class TSNE:
         )
 
     # -- fitting ------------------------------------------------------------
-    def _gradient(self, P, Y, alpha):
+    def _gradient(self, P, Y, alpha, timings=None):
         if self.method == "exact":
             return tsne_gradient(P * alpha if alpha != 1 else P, Y), None
-        return tsne_gradient_fft(
-            P,
+        # P enters as its unordered pairs i < j (from upper_pairs, computed once)
+        rows, cols, vals = P
+        t0 = time.perf_counter()
+        attr = attractive_forces(rows, cols, vals * alpha, Y, symmetric=True)
+        if timings is not None:
+            timings["attraction"] = timings.get("attraction", 0.0) + time.perf_counter() - t0
+        rep, Z = repulsive_forces_fft(
             Y,
-            exaggeration=alpha,
             n_interpolation_points=self.n_interpolation_points,
             min_num_intervals=self.min_num_intervals,
             intervals_per_unit=self.intervals_per_unit,
+            timings=timings,
         )
+        return 4.0 * (attr - rep / Z), Z
+
+    def _step_size(self, n: int, alpha: float) -> float:
+        if self.learning_rate == "auto":
+            return max(n / alpha / 4.0, 50.0)
+        return float(self.learning_rate)
 
     def _kl(self, P, Y, Z=None):
         if self.method == "exact":
             return float(kl_divergence(P, Y))
-        return float(kl_divergence_sparse(P, Y, Z=Z))
+        # P as its unordered pairs: each stands for p_ij and p_ji, hence the factor 2
+        rows, cols, vals = P
+        d2 = (Y.index_select(0, rows) - Y.index_select(0, cols)).square().sum(1)
+        return 2.0 * float((vals * (vals.log() + d2.log1p())).sum()) + math.log(Z)
 
     def fit(self, X, y=None):
         """Compute the embedding of ``X`` (shape ``(N, D)``); returns ``self``."""
+        threads = torch.get_num_threads()
+        if self.n_threads is not None:
+            if not isinstance(self.n_threads, int) or self.n_threads < 1:
+                raise ValueError(
+                    f"TSNE: n_threads must be a positive int or None, got {self.n_threads!r}"
+                )
+            torch.set_num_threads(self.n_threads)
+        try:
+            return self._fit(X)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, X):
         is_tensor = isinstance(X, torch.Tensor)
         X = as_float64("TSNE.fit", "X", X)
         n = X.shape[0]
@@ -244,14 +286,15 @@ class TSNE:
             P = joint_probabilities(X, self.perplexity)
         else:
             P = joint_probabilities_nn(X, self.perplexity)
+        terms = P if self.method == "exact" else upper_pairs(P)
         t1 = time.perf_counter()
         ee = float(self.early_exaggeration)
-        lr = max(n / ee / 4.0, 50.0) if self.learning_rate == "auto" else float(self.learning_rate)
         Y = self._initial_map(X)
         update = torch.zeros_like(Y)
         gains = torch.ones_like(Y)
         self.kl_history_ = []
         Z = None
+        stages = {"gradient": 0.0, "kl": 0.0, "update": 0.0}
         for it in progress_bar(
             range(self.n_iter), desc=f"t-SNE ({self.method})", enable=self.verbose
         ):
@@ -262,9 +305,13 @@ class TSNE:
                 gains = torch.ones_like(Y)
             alpha = ee if exaggerating else 1.0
             momentum = 0.5 if exaggerating else 0.8
-            grad, Z = self._gradient(P, Y, alpha)
+            lr = self._step_size(n, alpha)
+            ta = time.perf_counter()
+            grad, Z = self._gradient(terms, Y, alpha, stages)
+            tb = time.perf_counter()
             if self.log_every and it % self.log_every == 0:
-                self.kl_history_.append((it, self._kl(P, Y, Z)))
+                self.kl_history_.append((it, self._kl(terms, Y, Z)))
+            tc = time.perf_counter()
             # delta-bar-delta gains: grow a coordinate's gain while the gradient
             # points against the last step (the step keeps its direction), shrink it otherwise
             inc = update * grad < 0
@@ -272,15 +319,18 @@ class TSNE:
             update = momentum * update - lr * gains * grad
             Y = Y + update
             Y = Y - Y.mean(0)
+            stages["gradient"] += tb - ta
+            stages["kl"] += tc - tb
+            stages["update"] += time.perf_counter() - tc
         t2 = time.perf_counter()
         if self.method == "fft":
             # Z of the final map, from the same interpolation as the gradient
-            _, Z = self._gradient(P, Y, 1.0)
-        self.kl_divergence_ = self._kl(P, Y, Z)
+            _, Z = self._gradient(terms, Y, 1.0)
+        self.kl_divergence_ = self._kl(terms, Y, Z)
         self.P_ = P
         self.n_iter_ = self.n_iter
-        self.learning_rate_ = lr
-        self.timings_ = {"affinities": t1 - t0, "optimisation": t2 - t1}
+        self.learning_rate_ = (self._step_size(n, ee), self._step_size(n, 1.0))
+        self.timings_ = {"affinities": t1 - t0, "optimisation": t2 - t1, **stages}
         self.embedding_ = Y
         self._return_numpy = not is_tensor
         return self
