@@ -70,7 +70,7 @@ __all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_mode
            "run_config", "run_study", "predict"]
 
 SPLIT_SEED = 0
-THRESHOLD = 0.9  # confidence a teacher prediction needs to become a pseudo-label (beyond row)
+THRESHOLD = 0.8  # confidence a teacher prediction needs to become a pseudo-label (beyond row)
 CONFIGS = {
     "baseline": "Baseline: CNN, Nesterov momentum, dropout",
     "init": "+ He initialization",
@@ -94,9 +94,9 @@ def budget_settings(budget: str | None = None) -> dict:
     return {
         "epochs": by_budget(smoke=2, ci=8, default=40, budget=b),
         "pseudo_epochs": by_budget(smoke=2, ci=8, default=50, budget=b),
-        "beyond_teacher_epochs": by_budget(smoke=2, ci=4, default=20, budget=b),
-        "beyond_student_epochs": by_budget(smoke=1, ci=1, default=4, budget=b),
-        "beyond_rounds": by_budget(smoke=1, ci=1, default=2, budget=b),
+        "beyond_teacher_epochs": by_budget(smoke=2, ci=4, default=30, budget=b),
+        "beyond_student_epochs": by_budget(smoke=1, ci=1, default=8, budget=b),
+        "beyond_rounds": by_budget(smoke=1, ci=1, default=1, budget=b),
         "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
         "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
         "n_val": by_budget(smoke=1_000, ci=10_000, default=10_000, budget=b),
