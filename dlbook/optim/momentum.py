@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from dlbook._checks import check_real
+from dlbook.optim._common import evaluate_closure
 
 __all__ = ["Momentum", "Nesterov"]
 
@@ -43,10 +44,7 @@ class _VelocityOptimizer(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """Take one step; ``closure`` re-evaluates and returns the loss, as in PyTorch."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
             for p in group["params"]:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import torch
 
 from dlbook._checks import check_floating, check_real
+from dlbook.optim._common import evaluate_closure
 
 __all__ = ["soft_threshold", "l1_prox", "box_projection", "ProximalGradient"]
 
@@ -162,10 +163,7 @@ class ProximalGradient(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """Take one step; ``closure`` re-evaluates and returns the smooth part's loss."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             t, prox, fast = group["lr"], group["prox"], group["accelerated"]
             for p in group["params"]:
