@@ -47,6 +47,17 @@ def test_smoke_run_is_deterministic(smoke_data):
     assert not torch.equal(a["test_logits"], c["test_logits"])
 
 
+def test_beyond_stage_zero_is_the_pseudo_row(smoke_data):
+    p = run_config("pseudo", seed=1, budget="smoke", data=smoke_data, progress=False)
+    b = run_config("beyond", seed=1, budget="smoke", data=smoke_data, progress=False)
+    n = p["epochs"]
+    assert b["history"]["val_accuracy"][:n] == p["history"]["val_accuracy"]  # the teacher is the pseudo row
+    assert b["history"]["stage"] == [0.0] * n + [1.0] * (b["epochs"] - n) and b["epochs"] > n
+    (labelling,) = b["pseudo_labels"]
+    assert 0.0 < labelling["kept"] <= 1.0 and 0.0 <= labelling["precision"] <= 1.0
+    assert b["val_accuracy"] >= p["val_accuracy"]  # selection runs over the teacher's epochs too
+
+
 def test_cli_writes_json(mnist_available, tmp_path, capsys):
     assert main(["mnist3k", "--seeds", "2", "--budget", "smoke", "--out", str(tmp_path),
                  "--configs", "init", "kmeans"]) == 0

@@ -33,12 +33,12 @@ Rows (:data:`CONFIGS`)
     unlabelled images, then a linear softmax classifier on the :math:`4k`
     standardised features, trained with Nesterov momentum.
 ``beyond``
-    A wider CNN with batch normalization, He initialization, augmentation,
-    a mean teacher (an exponential moving average of the weights, Tarvainen
-    and Valpola, 2017) and consistency between two augmentations of each
-    unlabelled image: the teacher's confident prediction on a mild
-    augmentation is the pseudo-label of a strong one (affine plus cutout)
-    for the student. The teacher is the model that is selected and tested.
+    Self-training in the noisy-student form (Xie et al., 2020): the
+    ``pseudo`` row's network, once trained, labels the unlabelled pool; the
+    images it classifies with confidence at least :data:`THRESHOLD` keep its
+    arg max as their label, and a freshly initialized :class:`SmallCNN` learns
+    from the labelled and the pseudo-labelled images with augmentation and
+    dropout. Model selection runs over the teacher's and the student's epochs.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ CONFIGS = {
     "augment": "+ augmentation",
     "pseudo": "Pseudo-labels (Lee 2013) on the best of rows 1-3",
     "kmeans": "k-means features + linear classifier",
-    "beyond": "Beyond: BN CNN + augmentation + mean-teacher consistency",
+    "beyond": "Beyond: self-training, a noisy student of the pseudo-label network",
 }
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
@@ -94,8 +94,7 @@ def budget_settings(budget: str | None = None) -> dict:
     return {
         "epochs": by_budget(smoke=2, ci=8, default=40, budget=b),
         "pseudo_epochs": by_budget(smoke=2, ci=8, default=50, budget=b),
-        "beyond_teacher_epochs": by_budget(smoke=2, ci=4, default=30, budget=b),
-        "beyond_student_epochs": by_budget(smoke=1, ci=1, default=8, budget=b),
+        "beyond_student_epochs": by_budget(smoke=1, ci=1, default=10, budget=b),
         "beyond_rounds": by_budget(smoke=1, ci=1, default=1, budget=b),
         "max_steps": by_budget(smoke=30, ci=None, default=None, budget=b),
         "linear_epochs": by_budget(smoke=3, ci=20, default=60, budget=b),
@@ -159,27 +158,11 @@ class SmallCNN(nn.Module):
         return self.fc2(x)
 
 
-class BNCNN(nn.Module):
-    """Row 6: three blocks (conv 3x3, batch norm, ReLU, max pool) of 32, 64, 128 channels, dropout, FC 10."""
-
-    def __init__(self, p: float = 0.3, generator: torch.Generator | None = None):
-        super().__init__()
-        layers, c_in = [], 1
-        for c in (32, 64, 128):
-            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
-            c_in = c
-        self.features = nn.Sequential(*layers)
-        self.drop = Dropout(p, generator=generator)
-        self.fc = nn.Linear(128 * 3 * 3, 10)
-
-    def forward(self, x):
-        return self.fc(self.drop(self.features(x).flatten(1)))
-
-
 def build_model(name: str, generator: torch.Generator) -> nn.Module:
-    """The network of row ``name``, initialized from ``generator`` (and the global seed)."""
-    if name == "beyond":
-        return initialize_(BNCNN(generator=generator), "he_normal", generator=generator)
+    """The network of row ``name``, initialized from ``generator`` (and the global seed).
+
+    Every network row shares :class:`SmallCNN`; all but ``baseline`` use He initialization.
+    """
     model = SmallCNN(generator=generator)
     if name != "baseline":
         initialize_(model, "he_normal", generator=generator)
@@ -265,21 +248,34 @@ def _train_network(name, data, base, settings, seed, dataset, progress):
     return model, history
 
 
-def _train_beyond(data, settings, seed, dataset, progress):
-    """Self-training: a teacher on the labels, then rounds of fresh students on labels + confident pseudo-labels."""
-    g = seed_everything(seed)
+def _train_beyond(data, base, settings, seed, dataset, progress):
+    """Self-training: the ``pseudo`` row's network labels the pool, then a fresh noisy student learns.
+
+    Stage 0 is exactly the ``pseudo`` row (same seed, same base). Each later
+    stage labels the unlabelled pool with the previous stage's selected
+    network, keeps the pseudo-labels with confidence at least
+    :data:`THRESHOLD`, and trains a freshly initialized student on the
+    labelled and the kept images, with augmentation and dropout.
+    """
+    teacher, history = _train_network("pseudo", data, base, settings, seed, dataset, progress)
+    history.metrics["stage"] = [0.0] * len(history.epochs)
+    best = max(history["val_accuracy"])
+    best_state = copy.deepcopy(teacher.state_dict())
+    g = seed_everything(seed + 1000)  # the student's own stream, independent of the teacher's length
     aug = _augmentation(dataset)
     (Xl, yl), (Xu, yu) = data["labeled"], data["unlabeled"]
-    X, y = Xl, yl
-    history = History()
-    best, best_state = -1.0, None
     start = time.perf_counter()
-    epoch, labelling = 0, []
-    rounds = settings["beyond_rounds"]
-    for stage in range(rounds + 1):
-        model = build_model("beyond", g)  # every stage starts from a fresh network
-        epochs = settings["beyond_teacher_epochs"] if stage == 0 else settings["beyond_student_epochs"]
-        batch = 64 if stage == 0 else 128
+    epoch, labelling = len(history.epochs), []
+    epochs, batch = settings["beyond_student_epochs"], 128
+    for stage in range(1, settings["beyond_rounds"] + 1):
+        conf, label = predict(teacher, Xu).softmax(1).max(1)
+        keep = conf >= THRESHOLD
+        labelling.append({"round": stage, "kept": float(keep.float().mean()),
+                          # the true labels of the pool measure the pseudo-labels; training never reads them
+                          "precision": float((label[keep] == yu[keep]).float().mean()),
+                          "accuracy_all": float((label == yu).float().mean())})
+        X, y = torch.cat([Xl, Xu[keep]]), torch.cat([yl, label[keep]])
+        model = build_model("augment", g)  # a fresh student of the same architecture
         steps = math.ceil(len(y) / batch)
         if settings["max_steps"] is not None:
             steps = min(steps, settings["max_steps"])
@@ -306,20 +302,13 @@ def _train_beyond(data, settings, seed, dataset, progress):
             val_acc = _log_epoch(model, data, history, epoch, tot_loss, tot_acc, seen, stage=stage)
             if val_acc > stage_best:
                 stage_best, stage_state = val_acc, copy.deepcopy(model.state_dict())
-            if val_acc > best:
-                best, best_state = val_acc, stage_state
         model.load_state_dict(stage_state)
-        if stage < rounds:  # the stage's best network labels the unlabelled pool for the next student
-            conf, label = predict(model, Xu).softmax(1).max(1)
-            keep = conf >= THRESHOLD
-            labelling.append({"round": stage + 1, "kept": float(keep.float().mean()),
-                              # the true labels of the pool measure the pseudo-labels; training never reads them
-                              "precision": float((label[keep] == yu[keep]).float().mean()),
-                              "accuracy_all": float((label == yu).float().mean())})
-            X, y = torch.cat([Xl, Xu[keep]]), torch.cat([yl, label[keep]])
-    history.seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
-    return model, history, labelling
+        if stage_best > best:
+            best, best_state = stage_best, stage_state
+        teacher = model  # the student labels the pool for the next round
+    history.seconds += time.perf_counter() - start
+    teacher.load_state_dict(best_state)  # same architecture in every stage
+    return teacher, history, labelling
 
 
 def _train_kmeans(data, settings, seed, progress):
@@ -376,7 +365,8 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     data : dict, optional
         Output of :func:`load_split` (loaded when omitted).
     base : str
-        For ``"pseudo"``: the row among ``"baseline"``, ``"init"``, ``"augment"`` it builds on.
+        For ``"pseudo"`` and ``"beyond"`` (whose teacher is the ``pseudo`` network):
+        the row among ``"baseline"``, ``"init"``, ``"augment"`` it builds on.
     dataset : str
         ``"mnist"`` or ``"fashion-mnist"``.
 
@@ -400,7 +390,7 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     if name == "kmeans":
         model, history = _train_kmeans(data, settings, seed, progress)
     elif name == "beyond":
-        model, history, labelling = _train_beyond(data, settings, seed, dataset, progress)
+        model, history, labelling = _train_beyond(data, base, settings, seed, dataset, progress)
     else:
         model, history = _train_network(name, data, name if name in ("baseline", "init", "augment") else base,
                                          settings, seed, dataset, progress)
@@ -408,7 +398,7 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     test_logits = predict(model, data["test"][0])
     return {
         "name": name,
-        "description": CONFIGS[name] + (f" (on '{base}')" if name == "pseudo" else ""),
+        "description": CONFIGS[name] + (f" (on '{base}')" if name in ("pseudo", "beyond") else ""),
         "seed": seed,
         "train_accuracy": history["train_accuracy"][best],
         "val_accuracy": history["val_accuracy"][best],
@@ -459,9 +449,9 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
               configs: list[str] | None = None, progress: bool | None = None, jobs: int = 1) -> dict:
     """Run every row for the seeds ``range(seeds)`` and summarise them, as the CLI does.
 
-    The base of the ``pseudo`` row is the row among ``baseline``, ``init``,
-    ``augment`` with the best mean validation accuracy in this study
-    (``augment`` when none of them is run). Each row of the result holds
+    The base of the ``pseudo`` and ``beyond`` rows is the row among
+    ``baseline``, ``init``, ``augment`` with the best mean validation
+    accuracy in this study (``augment`` when none of them is run). Each row of the result holds
     per-seed values and their mean and sample standard deviation.
 
     With ``jobs > 1`` the runs are shared among ``jobs`` worker processes,
@@ -486,25 +476,25 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
             return "augment"
         return max(candidates, key=lambda c: sum(r["val_accuracy"] for r in runs[c]))
 
+    semi = ("pseudo", "beyond")  # rows built on the best supervised row
     if jobs == 1:
         for name in names:
-            base = pseudo_base() if name == "pseudo" else "augment"
+            base = pseudo_base() if name in semi else "augment"
             runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset, progress=progress)
                           for s in range(seeds)]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        order = sorted((n for n in names if n != "pseudo"), key=lambda n: n != "beyond")  # longest first
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset, threads)
-                           for s in range(seeds)] for n in order}
-            if "pseudo" in names:  # its base is chosen from the supervised rows' validation accuracy
-                for n in ("baseline", "init", "augment"):
-                    if n in futures:
-                        runs[n] = [f.result() for f in futures[n]]
-                futures["pseudo"] = [pool.submit(_run_task, "pseudo", s, budget, pseudo_base(), dataset, threads)
-                                     for s in range(seeds)]
+                           for s in range(seeds)] for n in names if n not in semi}
+            for n in ("baseline", "init", "augment"):  # the semi-supervised rows' base is chosen from these
+                if n in futures:
+                    runs[n] = [f.result() for f in futures[n]]
+            for n in sorted((n for n in names if n in semi), key=lambda n: n != "beyond"):  # longest first
+                futures[n] = [pool.submit(_run_task, n, s, budget, pseudo_base(), dataset, threads)
+                              for s in range(seeds)]
             for n in names:
                 runs[n] = [f.result() for f in futures[n]]
         runs = {n: runs[n] for n in names}
