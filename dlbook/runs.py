@@ -7,10 +7,15 @@ reproducible for a given seed and show progress when they take a while.
 from __future__ import annotations
 
 import os
+import platform
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +29,7 @@ __all__ = [
     "evaluate",
     "fit",
     "progress_bar",
+    "provenance",
 ]
 
 
@@ -49,6 +55,56 @@ def progress_bar(iterable, desc: str = "", total: int | None = None, enable: boo
     """
     disable = None if enable is None else not enable
     return tqdm(iterable, desc=desc, total=total, disable=disable, leave=False, **kwargs)
+
+
+def _git(*args: str) -> str | None:
+    """Output of ``git args`` in the repository that holds this package, or ``None``."""
+    try:
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance() -> dict:
+    """Where and when a result is being produced, for results files and logs.
+
+    Returns
+    -------
+    dict
+        ``commit`` (``None`` outside a git checkout), ``uncommitted_changes``
+        (tracked files modified; ``None`` when unknown), ``date`` (UTC, ISO
+        8601), ``cpu`` (model name where the OS says it), ``cpu_count``,
+        ``torch_threads``, ``platform``, ``torch_version`` and
+        ``python_version``.
+
+    Examples
+    --------
+    >>> info = provenance()
+    >>> sorted(info)[:3]
+    ['commit', 'cpu', 'cpu_count']
+    """
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    cpu = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "uncommitted_changes": None if status is None else bool(status),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "torch_version": torch.__version__,
+        "python_version": sys.version.split()[0],
+    }
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

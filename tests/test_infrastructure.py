@@ -73,3 +73,18 @@ def test_style_is_transparent_and_grey():
     use_style()
     assert mpl.rcParams["savefig.transparent"] is True
     assert mpl.rcParams["text.color"] == FOREGROUND
+
+
+def test_provenance_names_commit_date_and_machine():
+    from datetime import datetime
+
+    from dlbook.runs import provenance
+
+    info = provenance()
+    assert set(info) == {"commit", "uncommitted_changes", "date", "cpu", "cpu_count", "torch_threads",
+                         "platform", "torch_version", "python_version"}
+    if info["commit"] is not None:  # a git checkout (CI clones one); an sdist install has none
+        assert len(info["commit"]) == 40 and int(info["commit"], 16) >= 0
+        assert isinstance(info["uncommitted_changes"], bool)
+    assert datetime.fromisoformat(info["date"]).tzinfo is not None
+    assert info["torch_threads"] == torch.get_num_threads() and info["torch_version"] == torch.__version__

@@ -47,10 +47,8 @@ import copy
 import math
 import os
 import platform
-import subprocess
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +61,7 @@ from dlbook.features import KMeansFeatures
 from dlbook.init import initialize_
 from dlbook.nn import Dropout
 from dlbook.optim import Nesterov
-from dlbook.runs import History, iterate_minibatches, progress_bar, seed_everything
+from dlbook.runs import History, iterate_minibatches, progress_bar, provenance, seed_everything
 from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
 
 __all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
@@ -420,15 +418,6 @@ def _std(v):
     return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
 
 
-def _git(*args: str) -> str | None:
-    try:
-        root = Path(__file__).resolve().parents[2]
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 _SPLITS: dict = {}
 
 
@@ -462,8 +451,7 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"run_study: argument 'jobs' must be a positive int, got {jobs!r}")
     configs = list(CONFIGS) if configs is None else list(configs)
-    commit = _git("rev-parse", "HEAD") or None  # read at the start: the code that runs
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    info = provenance()  # read at the start: the code that runs
     data = load_split(dataset, budget)
     names = [c for c in CONFIGS if c in configs]
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else torch.get_num_threads()
@@ -519,13 +507,12 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         "split": {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
                   "test": len(data["test"][1]), "split_seed": SPLIT_SEED},
         "rows": rows,
-        "commit": commit,
-        "uncommitted_changes": None if status is None else bool(status),
-        "hardware": {"machine": platform.machine(), "processor": platform.processor() or None,
-                     "cpu_count": os.cpu_count(), "torch_threads": threads, "jobs": jobs,
-                     "platform": platform.platform()},
+        "commit": info["commit"],
+        "uncommitted_changes": info["uncommitted_changes"],
+        "hardware": {"machine": platform.machine(), "cpu": info["cpu"], "cpu_count": info["cpu_count"],
+                     "torch_threads": threads, "jobs": jobs, "platform": info["platform"]},
         "study_wall_time": time.perf_counter() - study_start,
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
+        "torch_version": info["torch_version"],
+        "python_version": info["python_version"],
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

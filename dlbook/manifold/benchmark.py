@@ -25,9 +25,7 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +36,7 @@ import torch
 from dlbook.manifold.affinities import joint_probabilities_nn
 from dlbook.manifold.gradient import kl_divergence_sparse
 from dlbook.manifold.tsne import TSNE
+from dlbook.runs import provenance
 
 __all__ = ["pca_project", "load_points", "run_benchmark", "main"]
 
@@ -79,39 +78,22 @@ def load_points(n: int, dataset: str = "mnist", seed: int = 0, n_pca: int = 50):
     return pca_project(X, n_pca), labels[idx]
 
 
-def _git_commit() -> str:
-    try:
-        root = Path(__file__).resolve().parents[2]
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _hardware(n_jobs: int) -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info = provenance()
     return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
+        "cpu": info["cpu"] or "unknown",
+        "logical_cpus": info["cpu_count"],
         "threads_used": n_jobs,
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
+        "platform": info["platform"],
+        "python": info["python_version"],
     }
+
+
+def _git_commit() -> str:
+    info = provenance()
+    if info["commit"] is None:
+        return "unknown"
+    return info["commit"] + ("+dirty" if info["uncommitted_changes"] else "")
 
 
 def _versions() -> dict:

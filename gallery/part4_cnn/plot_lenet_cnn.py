@@ -37,7 +37,7 @@ from dlbook.data import load_mnist
 from dlbook.functional import cross_entropy
 from dlbook.metrics import accuracy
 from dlbook.plotting import use_style
-from dlbook.runs import evaluate, fit, get_device, seed_everything
+from dlbook.runs import evaluate, fit, get_device, provenance, seed_everything
 
 use_style()
 budget = get_budget()
@@ -82,6 +82,7 @@ print(
     f"{sum(p.numel() for p in ours.parameters())} parameters; budget={budget}, "
     f"{n_train} training images, {epochs} epochs, device {device}"
 )
+print("run:", provenance())
 
 # %%
 # Before training, the two networks agree on a batch to rounding error, in
