@@ -2,26 +2,32 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_layers.py [--threads N] [--repeat R]
+    python benchmarks/bench_layers.py [--threads N] [--repeat R] [--out DIR]
 
 For each layer at a typical CNN shape (float32, CPU unless CUDA is asked
 for), the script times one forward and one backward pass of the dlbook
 Function and of the ``torch.nn.functional`` built-in, alternating the two,
 and prints the median times and their ratio. Goals on CPU: batch_norm within
-1.5x of the built-in, pooling within 2x, conv2d within 3x.
+1.5x of the built-in, pooling within 2x, conv2d within 3x. With ``--out DIR``
+it also writes ``DIR/bench_layers.json``: the rows, the command, the commit,
+the machine, the 1-minute load average at the start and the end, and the
+date (see :func:`dlbook.runs.provenance`).
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
+import json
+import os
 import statistics
-import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 import dlbook.functional as D
+from dlbook.runs import provenance
 
 TF = torch.nn.functional
 
@@ -139,28 +145,33 @@ def _time(fn, inputs, grad):
     return time.perf_counter() - start
 
 
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per layer")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=None, help="folder for bench_layers.json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    info, load_start = provenance(), _load()
     print(
-        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-        f"device {device}, {torch.get_num_threads()} threads, commit {commit}, "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+        f"torch {info['torch_version']}, {info['cpu'] or info['platform']}, device {device}, "
+        f"{torch.get_num_threads()} threads, commit {(info['commit'] or 'unknown')[:7]}"
+        f"{' (uncommitted changes)' if info['uncommitted_changes'] else ''}, {info['date']}, "
+        f"1-minute load {load_start}"
     )
     print(f"{'layer':<19} {'shape':<36} {'dlbook ms':>9} {'torch ms':>9} {'ratio':>6}  goal")
+    rows = []
     for name, shape, make, ours, ref in _cases(device):
         inputs = make()
         grad = torch.randn_like(ref(*inputs))
@@ -173,10 +184,27 @@ def main() -> None:
             t_ref.append(_time(ref, inputs, grad))
         a, b = statistics.median(t_ours), statistics.median(t_ref)
         goal = GOALS[name]
-        mark = "met" if a / b <= goal else "missed"
+        rows.append({"layer": name, "shape": shape, "dlbook_ms": 1e3 * a, "torch_ms": 1e3 * b,
+                     "ratio": a / b, "goal": goal, "met": a / b <= goal})
         print(
-            f"{name:<19} {shape:<36} {1e3 * a:9.2f} {1e3 * b:9.2f} {a / b:6.2f}  <= {goal} {mark}"
+            f"{name:<19} {shape:<36} {1e3 * a:9.2f} {1e3 * b:9.2f} {a / b:6.2f}  "
+            f"<= {goal} {'met' if a / b <= goal else 'missed'}"
         )
+    if args.out:
+        out = Path(args.out) / "bench_layers.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "command": "python " + " ".join(sys.argv),
+            **info,
+            "device": str(device),
+            "torch_threads": torch.get_num_threads(),
+            "repeat": args.repeat,
+            "load_start": load_start,
+            "load_end": _load(),
+            "rows": rows,
+        }
+        out.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

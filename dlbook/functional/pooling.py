@@ -429,6 +429,37 @@ def _bins(n: int, m: int) -> list[tuple[int, int]]:
     return [((i * n) // m, -((-(i + 1) * n) // m)) for i in range(m)]
 
 
+def _bin_positions(n: int, m: int, device) -> torch.Tensor:
+    """Input positions of each adaptive bin, shape ``(m, K)`` with ``K`` the largest bin.
+
+    A bin shorter than ``K`` repeats its last position: a repeated element
+    changes neither the maximum of the bin nor the position of its first maximum.
+    """
+    bins = _bins(n, m)
+    size = max(e - s for s, e in bins)
+    start = torch.tensor([s for s, _ in bins], device=device).unsqueeze(1)
+    last = torch.tensor([e - 1 for _, e in bins], device=device).unsqueeze(1)
+    return torch.minimum(start + torch.arange(size, device=device), last)
+
+
+def _first_max(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maximum over dimension 1 and the position of its first occurrence (as ``Tensor.max(1)``).
+
+    ``Tensor.max(dim)`` with indices is several times slower on the CPU
+    than the value-only ``amax`` when ``dim`` is short; the position is
+    recovered from the elements equal to the maximum (NaN counts as a
+    maximum, as in ``max``).
+    """
+    value = t.amax(1)
+    k = t.shape[1]
+    rank = torch.arange(k, 0, -1, device=t.device, dtype=torch.uint8 if k < 256 else torch.int64)
+    hit = t == value.unsqueeze(1)
+    if value.isnan().any():  # NaN is never equal to itself
+        hit |= t.isnan()
+    first = k - (hit * rank.view(1, k, *([1] * (t.ndim - 2)))).amax(1)
+    return value, first.long()
+
+
 def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool = False):
     """Max pooling to a fixed output size, as :func:`torch.nn.functional.adaptive_max_pool2d`.
 
@@ -465,19 +496,18 @@ def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool =
     with torch.no_grad():
         # The max over a rectangle is the max over its rows of the max over its
         # columns. Taking the first maximum at each stage gives the first
-        # maximum in row-major order, PyTorch's choice on ties.
-        x = input.detach()
-        col_max, col_pos = [], []
-        for w0, w1 in _bins(w, out[1]):
-            value, arg = x[:, :, :, w0:w1].max(dim=3)
-            col_max.append(value)
-            col_pos.append(arg + w0)
-        col_max, col_pos = torch.stack(col_max, 3), torch.stack(col_pos, 3)  # (N, C, H, ow)
-        rows = []
-        for h0, h1 in _bins(h, out[0]):
-            rows.append(col_max[:, :, h0:h1, :].argmax(dim=2) + h0)
-        row = torch.stack(rows, 2)  # (N, C, oh, ow): row of each maximum
-        index = row * w + col_pos.gather(2, row)
+        # maximum in row-major order, PyTorch's choice on ties. Each stage
+        # brings the pooled dimension to the front, so that the bins are
+        # whole slabs of memory.
+        cols = _bin_positions(w, out[1], input.device)  # (ow, Kw)
+        xw = input.detach().permute(3, 0, 1, 2).contiguous()  # (W, N, C, H)
+        col_max, arg = _first_max(xw[cols.flatten()].unflatten(0, cols.shape))  # (ow, N, C, H)
+        col_pos = cols.gather(1, arg.flatten(1)).view(arg.shape)  # column of each maximum
+        rows = _bin_positions(h, out[0], input.device)  # (oh, Kh)
+        cm = col_max.permute(3, 0, 1, 2).contiguous()  # (H, ow, N, C)
+        _, arg = _first_max(cm[rows.flatten()].unflatten(0, rows.shape))  # (oh, ow, N, C)
+        row = rows.gather(1, arg.flatten(1)).view(arg.shape).permute(2, 3, 0, 1)  # (N, C, oh, ow)
+        index = row * w + col_pos.permute(1, 2, 3, 0).gather(2, row)
     y = MaxIndexFunction.apply(input, index)
     return (y, index) if return_indices else y
 
