@@ -150,6 +150,18 @@ def test_ties_go_to_the_first_maximum_like_torch():
                            TF.adaptive_max_pool2d(tied, size, True)[1])
 
 
+
+def test_adaptive_max_nan_propagates_like_torch():
+    # NaN is the maximum of its bin, as in torch.max; the index points at the first NaN
+    x = _rand(2, 3, 7, 9)
+    x[0, 1, 2, 3] = float("nan")
+    x[1, 2, 5, 5] = x[1, 2, 6, 8] = float("nan")
+    ours, ours_index = adaptive_max_pool2d(x, (3, 4), True)
+    ref, ref_index = TF.adaptive_max_pool2d(x, (3, 4), True)
+    assert ours.isnan().any()
+    torch.testing.assert_close(ours, ref, equal_nan=True)
+    assert torch.equal(ours_index, ref_index)
+
 def test_lp_pool_limits():
     x = _rand(1, 2, 6, 6).abs()
     torch.testing.assert_close(lp_pool2d(x, 1.0, 2), 4 * avg_pool2d(x, 2))
