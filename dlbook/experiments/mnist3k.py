@@ -22,8 +22,9 @@ Rows (:data:`CONFIGS`)
     The same, with He initialization (:func:`dlbook.init.initialize_`).
 ``augment``
     The same as ``init``, each labelled mini-batch transformed by a fresh
-    :class:`dlbook.data.transforms.RandomAffine` draw (plus horizontal flips
-    on Fashion-MNIST, where they preserve the label).
+    :class:`dlbook.data.transforms.RandomAffine` draw; on Fashion-MNIST by
+    :class:`dlbook.data.transforms.RandomHorizontalFlip` instead (a mirrored
+    garment is the same garment).
 ``pseudo``
     Pseudo-labels (Lee, 2013) on top of the row among the first three with
     the best validation accuracy: :func:`dlbook.semisupervised.pseudo_label_loss`
@@ -56,7 +57,7 @@ from torch import nn
 
 from dlbook.budget import by_budget, get_budget
 from dlbook.data import balanced_split, load_fashion_mnist, load_mnist
-from dlbook.data.transforms import Compose, RandomAffine, RandomHorizontalFlip
+from dlbook.data.transforms import RandomAffine, RandomHorizontalFlip
 from dlbook.features import KMeansFeatures
 from dlbook.init import initialize_
 from dlbook.nn import Dropout
@@ -167,12 +168,18 @@ def build_model(name: str, generator: torch.Generator) -> nn.Module:
     return model
 
 
-def _augmentation(dataset: str, strength: float = 1.0):
-    affine = RandomAffine(rotation=12 * strength, translation=2.5 * strength, zoom=0.12 * strength,
-                          shear=10 * strength)
+def _augmentation(dataset: str):
+    """The label-preserving transformations of each data set.
+
+    Digits: a random affine map. Clothing: horizontal flips only; on the
+    validation images of seed-0 runs, every geometric warp tried (this
+    affine map, a milder one, shifts of up to 2 pixels, each with flips)
+    made the Fashion-MNIST row worse than no augmentation, and flips alone
+    made it better.
+    """
     if dataset == "fashion-mnist":
-        return Compose([RandomHorizontalFlip(), affine])
-    return affine
+        return RandomHorizontalFlip()
+    return RandomAffine(rotation=12, translation=2.5, zoom=0.12, shear=10)
 
 
 @torch.no_grad()
