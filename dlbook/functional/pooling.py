@@ -494,20 +494,18 @@ def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool =
         y, index = MaxPoolFunction.apply(input, k, k, (0, 0), (1, 1), out, (0, 0))
         return (y, index) if return_indices else y
     with torch.no_grad():
-        # The max over a rectangle is the max over its rows of the max over its
-        # columns. Taking the first maximum at each stage gives the first
-        # maximum in row-major order, PyTorch's choice on ties. Each stage
-        # brings the pooled dimension to the front, so that the bins are
-        # whole slabs of memory.
-        cols = _bin_positions(w, out[1], input.device)  # (ow, Kw)
-        xw = input.detach().permute(3, 0, 1, 2).contiguous()  # (W, N, C, H)
-        col_max, arg = _first_max(xw[cols.flatten()].unflatten(0, cols.shape))  # (ow, N, C, H)
-        col_pos = cols.gather(1, arg.flatten(1)).view(arg.shape)  # column of each maximum
-        rows = _bin_positions(h, out[0], input.device)  # (oh, Kh)
-        cm = col_max.permute(3, 0, 1, 2).contiguous()  # (H, ow, N, C)
-        _, arg = _first_max(cm[rows.flatten()].unflatten(0, rows.shape))  # (oh, ow, N, C)
-        row = rows.gather(1, arg.flatten(1)).view(arg.shape).permute(2, 3, 0, 1)  # (N, C, oh, ow)
-        index = row * w + col_pos.permute(1, 2, 3, 0).gather(2, row)
+        # Every output's window, listed in row-major order: positions[o] holds
+        # the flat positions h * W + w of window o = i * ow + j. With the
+        # positions as the leading dimension, each window is a stack of whole
+        # (N * C)-slabs of memory, and the maximum over a window is a
+        # reduction over dimension 1. The first maximum in this order is
+        # PyTorch's choice on ties.
+        rows, cols = _bin_positions(h, out[0], input.device), _bin_positions(w, out[1], input.device)
+        positions = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(out[0] * out[1], -1)
+        slabs = input.detach().reshape(n * c, h * w).t().contiguous()  # (H W, N C)
+        windows = slabs[positions.flatten()].view(*positions.shape, n * c)  # (oh ow, Kh Kw, N C)
+        _, first = _first_max(windows)  # (oh ow, N C)
+        index = positions.gather(1, first).t().reshape(n, c, *out)
     y = MaxIndexFunction.apply(input, index)
     return (y, index) if return_indices else y
 
