@@ -63,11 +63,15 @@ class BatchNormFunction(torch.autograd.Function):
         shape = _channel_shape(x)
         mean = x.mean(dim=dims)
         xc = x - mean.view(shape)  # the centred input; two passes: stable and fast
-        var = (xc * xc).mean(dim=dims)  # biased variance
+        y = xc * xc  # a buffer of the size of x, reused below for the output
+        var = y.mean(dim=dims)  # biased variance
         invstd = torch.rsqrt(var + eps)
         scale = (invstd if weight is None else invstd * weight).view(shape)
         # y = gamma (x - mu) / sqrt(var + eps) + beta = scale * (x - mu) + beta
-        y = xc * scale if bias is None else torch.addcmul(bias.view(shape), xc, scale)
+        if bias is None:
+            torch.mul(xc, scale, out=y)
+        else:
+            torch.addcmul(bias.view(shape), xc, scale, out=y)
         ctx.save_for_backward(xc, invstd, scale)
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         ctx.mark_non_differentiable(mean, var)
@@ -85,14 +89,15 @@ class BatchNormFunction(torch.autograd.Function):
         n = g.numel() // g.shape[1]
         sum_g = g.sum(dim=dims)
         # sum_j g_j xhat_j = invstd * sum_j g_j (x_j - mu)
-        sum_g_xhat = invstd * (g * xc).sum(dim=dims)
+        buffer = g * xc  # reused below for grad_x
+        sum_g_xhat = invstd * buffer.sum(dim=dims)
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             # gamma invstd / n * (n g - sum g - xhat sum g xhat) = scale g + a (x - mu) + c
             shape = scale.shape
             coef = (invstd * sum_g_xhat).view(shape).mul(scale).div_(-n)
             const = (sum_g.view(shape) * scale).div_(-n)
-            grad_x = torch.addcmul(const, xc, coef).addcmul_(g, scale)
+            grad_x = torch.addcmul(const, xc, coef, out=buffer).addcmul_(g, scale)
         if ctx.has_weight and ctx.needs_input_grad[1]:
             grad_weight = sum_g_xhat
         if ctx.has_bias and ctx.needs_input_grad[2]:
