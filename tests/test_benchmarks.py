@@ -1,0 +1,30 @@
+"""The layer benchmark runs and writes its record (no timing is asserted)."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_layers_writes_record(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["benchmarks/bench_layers.py", "--repeat", "1", "--threads", "1",
+                                      "--out", str(tmp_path)])
+    threads = torch.get_num_threads()
+    try:
+        runpy.run_path(str(ROOT / "benchmarks" / "bench_layers.py"), run_name="__main__")
+    finally:
+        torch.set_num_threads(threads)
+    rec = json.loads((tmp_path / "bench_layers.json").read_text())
+    assert rec["command"].startswith("python ") and "bench_layers.py --repeat 1" in rec["command"]
+    for key in ("commit", "date", "cpu_count", "torch_version", "load_start", "load_end"):
+        assert key in rec
+    layers = {r["layer"] for r in rec["rows"]}
+    assert {"conv2d", "batch_norm", "max_pool2d", "adaptive_max_pool2d"} <= layers
+    for r in rec["rows"]:
+        assert r["dlbook_ms"] > 0 and r["torch_ms"] > 0
+        assert r["met"] == (r["ratio"] <= r["goal"])
+    assert "wrote" in capsys.readouterr().out
