@@ -17,9 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from dlbook.data.registry import DataFile, get_dataset
+from dlbook.runs import tqdm  # tqdm.auto, imported once without its notebook warning
 
 __all__ = ["DataNotAvailableError", "data_root", "content_sha256", "verify", "fetch"]
 
