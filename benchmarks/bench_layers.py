@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 import dlbook.functional as D
-from dlbook.runs import provenance
+from dlbook.runs import load_average, provenance
 
 TF = torch.nn.functional
 
@@ -145,13 +144,6 @@ def _time(fn, inputs, grad):
     return time.perf_counter() - start
 
 
-def _load() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
@@ -163,7 +155,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    info, load_start = provenance(), _load()
+    info, load_start = provenance(), load_average()
     print(
         f"torch {info['torch_version']}, {info['cpu'] or info['platform']}, device {device}, "
         f"{torch.get_num_threads()} threads, commit {(info['commit'] or 'unknown')[:7]}"
@@ -200,7 +192,7 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "repeat": args.repeat,
             "load_start": load_start,
-            "load_end": _load(),
+            "load_end": load_average(),
             "rows": rows,
         }
         out.write_text(json.dumps(record, indent=2) + "\n")

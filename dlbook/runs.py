@@ -37,6 +37,7 @@ __all__ = [
     "fit",
     "progress_bar",
     "provenance",
+    "load_average",
 ]
 
 
@@ -71,6 +72,23 @@ def _git(*args: str) -> str | None:
         out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
         return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average of the machine (``None`` where the OS does not say).
+
+    Benchmarks record it next to their timings, because a loaded machine slows them.
+
+    Examples
+    --------
+    >>> load = load_average()
+    >>> load is None or load >= 0
+    True
+    """
+    try:
+        return os.getloadavg()[0]
+    except OSError:
         return None
 
 

@@ -150,7 +150,6 @@ def test_ties_go_to_the_first_maximum_like_torch():
                            TF.adaptive_max_pool2d(tied, size, True)[1])
 
 
-
 def test_adaptive_max_nan_propagates_like_torch():
     # NaN is the maximum of its bin, as in torch.max; the index points at the first NaN
     x = _rand(2, 3, 7, 9)
@@ -161,6 +160,7 @@ def test_adaptive_max_nan_propagates_like_torch():
     assert ours.isnan().any()
     torch.testing.assert_close(ours, ref, equal_nan=True)
     assert torch.equal(ours_index, ref_index)
+
 
 def test_lp_pool_limits():
     x = _rand(1, 2, 6, 6).abs()

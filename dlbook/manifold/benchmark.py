@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import re
 import sys
 import time
@@ -36,7 +35,7 @@ import torch
 from dlbook.manifold.affinities import joint_probabilities_nn
 from dlbook.manifold.gradient import kl_divergence_sparse
 from dlbook.manifold.tsne import TSNE
-from dlbook.runs import provenance
+from dlbook.runs import load_average, provenance
 
 __all__ = ["pca_project", "load_points", "run_benchmark", "main"]
 
@@ -161,13 +160,6 @@ def _run_one(method: str, X: torch.Tensor, perplexity: float, n_iter: int, n_job
     return np.asarray(Y, dtype=np.float64), kl, seconds, stages
 
 
-def _load() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
-
-
 def run_benchmark(
     n: int = 10000,
     dataset: str = "mnist",
@@ -186,7 +178,7 @@ def run_benchmark(
     """
     from sklearn.manifold import trustworthiness
 
-    load_start = _load()
+    load_start = load_average()
     torch.set_num_threads(n_jobs)
     X, labels = load_points(n, dataset, seed)
     P = joint_probabilities_nn(X, perplexity)  # the common P for the comparable KL
@@ -203,7 +195,7 @@ def run_benchmark(
                 }
             )
             continue
-        load_before = _load()
+        load_before = load_average()
         Y, kl, seconds, stages = _run_one(method, X, perplexity, n_iter, n_jobs, seed)
         kl_common = float(kl_divergence_sparse(P, torch.from_numpy(Y)))
         trust = float(trustworthiness(X.numpy()[sub], Y[sub], n_neighbors=12))
@@ -258,7 +250,7 @@ def run_benchmark(
         },
         "results": rows,
         "ratios": ratios,
-        "load_1min": {"start": load_start, "end": _load()},
+        "load_1min": {"start": load_start, "end": load_average()},
         "note": "All methods ran one after the other in one process on a machine shared with "
         "other jobs; compare the ratios, which were measured in the same run.",
     }
