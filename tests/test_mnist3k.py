@@ -22,9 +22,26 @@ def smoke_data(mnist_available):
 
 def test_split_sizes_and_disjoint_from_unlabeled_labels(smoke_data):
     X, y = smoke_data["labeled"]
-    assert X.shape == (3000, 1, 28, 28) and X.dtype == torch.float32
-    assert torch.bincount(y, minlength=10).tolist() == [300] * 10
+    assert smoke_data["protocol"] == "realistic"
+    assert X.shape == (2700, 1, 28, 28) and X.dtype == torch.float32
+    assert torch.bincount(y, minlength=10).tolist() == [270] * 10
+    assert torch.bincount(smoke_data["val"][1], minlength=10).tolist() == [30] * 10
     assert 0.0 <= float(X.min()) and float(X.max()) <= 1.0
+
+
+def _rows(X):
+    return {bytes(x.numpy().tobytes()) for x in X}
+
+
+def test_realistic_protocol_validates_on_the_3000_labelled_images_only(smoke_data):
+    large = load_split("mnist", "smoke", protocol="large-val")
+    assert large["labeled"][0].shape[0] == 3000 and large["protocol"] == "large-val"
+    train, val = _rows(smoke_data["labeled"][0]), _rows(smoke_data["val"][0])
+    assert not train & val  # disjoint
+    assert train | val == _rows(large["labeled"][0])  # together exactly the 3,000 labelled images
+    assert not (train | val) & _rows(large["val"][0])  # none of the 10,000 other labelled images
+    with pytest.raises(ValueError, match="'protocol'"):
+        load_split("mnist", "smoke", protocol="test-set")
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
@@ -60,8 +77,9 @@ def test_beyond_stage_zero_is_the_pseudo_row(smoke_data):
 
 def test_cli_writes_json(mnist_available, tmp_path, capsys):
     assert main(["mnist3k", "--seeds", "2", "--budget", "smoke", "--out", str(tmp_path),
-                 "--configs", "init", "kmeans"]) == 0
-    result = json.loads((tmp_path / "mnist3k.json").read_text())
+                 "--configs", "init", "kmeans", "--protocol", "large-val"]) == 0
+    result = json.loads((tmp_path / "mnist3k.json").read_text())  # the large-val files keep the first name
+    assert result["protocol"] == "large-val" and result["split"]["labeled"] == 3000
     assert result["budget"] == "smoke" and result["torch_version"] == torch.__version__
     assert result["command"].startswith("python -m dlbook.experiments mnist3k")
     assert {"date", "hardware", "commit"} <= set(result)
@@ -90,6 +108,8 @@ def test_study_with_two_jobs_matches_single_thread_runs(smoke_data, monkeypatch)
     assert [r["name"] for r in study["rows"]] == ["init", "pseudo"]
     assert study["hardware"]["jobs"] == 2 and study["hardware"]["torch_threads"] == 1
     assert "(on 'init')" in study["rows"][1]["description"]  # the only supervised row run is the base
+    assert study["rows"][1]["base"] == "init" and study["rows"][0]["base"] is None
+    assert study["protocol"] == "realistic" and study["split"]["val"] == 300
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

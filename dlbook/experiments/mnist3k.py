@@ -1,15 +1,25 @@
 r"""Case study: MNIST with 3,000 labels.
 
-Protocol
---------
+Protocols (:data:`PROTOCOLS`)
+-----------------------------
 From the 60,000 official training images, :func:`dlbook.data.balanced_split`
-with ``seed=0`` draws 300 labelled images per class (3,000), 1,000
-validation images per class (10,000) and leaves 47,000 unlabelled images.
-The split is the same for every run; the run seed only changes the
-initialization, the dropout masks, the augmentations and the order of the
-mini-batches. Each run keeps the parameters of the epoch with the best
-validation accuracy (model selection on validation only) and reports the
-official 10,000 test images once, with those parameters.
+with ``seed=0`` draws 300 labelled images per class (3,000) and 1,000 more
+per class (10,000), and leaves 47,000 unlabelled images. The split is the
+same for every run; the run seed only changes the initialization, the
+dropout masks, the augmentations and the order of the mini-batches. Each
+run keeps the parameters of the epoch with the best validation accuracy and
+reports the official 10,000 test images once, with those parameters.
+
+``realistic`` (the default)
+    Every choice is made from the 3,000 labelled images alone (Oliver et
+    al., 2018): a second seeded, class-balanced split keeps 2,700 of them
+    (270 per class) for training and 300 (30 per class) for validation, which
+    selects the epoch of every row and the base row of ``pseudo`` and
+    ``beyond``. The other 10,000 labelled images are not used at all.
+``large-val``
+    The protocol of the first studies: all 3,000 labelled images train, and
+    the 10,000 other labelled images validate. It reads label information
+    that a study of 3,000 labels should not have, and is kept for comparison.
 
 Rows (:data:`CONFIGS`)
 ----------------------
@@ -63,7 +73,7 @@ from dlbook.optim import Nesterov
 from dlbook.runs import History, iterate_minibatches, progress_bar, provenance, seed_everything
 from dlbook.semisupervised import pseudo_label_loss, pseudo_label_weight
 
-__all__ = ["CONFIGS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
+__all__ = ["CONFIGS", "PROTOCOLS", "SPLIT_SEED", "load_split", "budget_settings", "build_model",
            "run_config", "run_study", "predict"]
 
 SPLIT_SEED = 0
@@ -75,6 +85,10 @@ CONFIGS = {
     "pseudo": "Pseudo-labels (Lee 2013) on the best of rows 1-3",
     "kmeans": "k-means features + linear classifier",
     "beyond": "Beyond: self-training, a noisy student of the pseudo-label network",
+}
+PROTOCOLS = {
+    "realistic": "every choice from the 3,000 labelled images: 2,700 train, 300 (30 per class) validate",
+    "large-val": "3,000 labelled images train, 10,000 other labelled images validate",
 }
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
@@ -105,21 +119,29 @@ def budget_settings(budget: str | None = None) -> dict:
     }
 
 
-def load_split(dataset: str = "mnist", budget: str | None = None) -> dict:
-    """Load the data and the fixed 3,000 / 10,000 / 47,000 split.
+def load_split(dataset: str = "mnist", budget: str | None = None, protocol: str = "realistic") -> dict:
+    """Load the data and the fixed split of one of the :data:`PROTOCOLS`.
 
     Returns a dict of float images in :math:`[0, 1]` with shape ``(N, 1, 28, 28)``
-    and ``int64`` labels: ``"labeled"``, ``"val"``, ``"unlabeled"``, ``"test"``
-    (each a pair ``(X, y)``; the unlabelled labels are kept only to measure
-    pseudo-label accuracy, never for training). The ``smoke`` budget keeps
+    and ``int64`` labels: ``"labeled"`` (the images that train), ``"val"``,
+    ``"unlabeled"`` and ``"test"``, each a pair ``(X, y)``, and
+    ``"protocol"``. The unlabelled labels are kept only to measure
+    pseudo-label accuracy, never for training. Under ``realistic``,
+    ``"labeled"`` holds 2,700 images and ``"val"`` the other 300 of the
+    3,000; under ``large-val``, 3,000 and 10,000. The ``smoke`` budget keeps
     the first ``n_val`` / ``n_test`` / ``n_unlabeled`` images of each part.
     """
     if dataset not in LOADERS:
         raise ValueError(f"load_split: argument 'dataset' must be one of {sorted(LOADERS)}, got {dataset!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"load_split: argument 'protocol' must be one of {list(PROTOCOLS)}, got {protocol!r}")
     s = budget_settings(budget)
     images, labels = LOADERS[dataset]("train", download=False)
     test_images, test_labels = LOADERS[dataset]("test", download=False)
     labeled, val, unlabeled = balanced_split(labels, (300, 1000), seed=SPLIT_SEED)
+    if protocol == "realistic":
+        train_part, val_part = balanced_split(labels[labeled], (270, 30), seed=SPLIT_SEED, remainder=False)
+        labeled, val = labeled[train_part], labeled[val_part]
 
     def part(idx, n=None, X=images, y=labels):
         idx = idx if n is None else idx[:n]
@@ -130,6 +152,7 @@ def load_split(dataset: str = "mnist", budget: str | None = None) -> dict:
         "val": part(val, s["n_val"]),
         "unlabeled": part(unlabeled, s["n_unlabeled"]),
         "test": part(torch.arange(len(test_labels)), s["n_test"], test_images, test_labels),
+        "protocol": protocol,
     }
 
 
@@ -354,7 +377,8 @@ def _train_kmeans(data, settings, seed, progress):
 
 
 def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dict | None = None,
-               base: str = "augment", dataset: str = "mnist", progress: bool | None = None) -> dict:
+               base: str = "augment", dataset: str = "mnist", progress: bool | None = None,
+               protocol: str = "realistic") -> dict:
     """Train one row once and evaluate it.
 
     Parameters
@@ -366,17 +390,21 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     budget : str, optional
         Run budget; ``DLBOOK_BUDGET`` when omitted.
     data : dict, optional
-        Output of :func:`load_split` (loaded when omitted).
+        Output of :func:`load_split` (loaded with ``protocol`` when omitted;
+        when given, its own ``"protocol"`` applies).
     base : str
         For ``"pseudo"`` and ``"beyond"`` (whose teacher is the ``pseudo`` network):
         the row among ``"baseline"``, ``"init"``, ``"augment"`` it builds on.
     dataset : str
         ``"mnist"`` or ``"fashion-mnist"``.
+    protocol : str
+        One of :data:`PROTOCOLS`.
 
     Returns
     -------
     dict
-        ``name``, ``seed``, ``train_accuracy`` (clean labelled images),
+        ``name``, ``seed``, ``protocol``, ``base`` (the supervised row it builds on; ``None`` for
+        the others), ``train_accuracy`` (clean labelled images),
         ``val_accuracy`` and ``test_accuracy`` of the selected epoch,
         ``best_epoch``, ``wall_time`` (seconds, training and evaluation),
         ``history`` (per-epoch curves; the ``beyond`` row adds its ``stage``), ``pseudo_labels`` (``beyond``: kept
@@ -387,7 +415,7 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     if base not in ("baseline", "init", "augment"):
         raise ValueError(f"run_config: argument 'base' must be 'baseline', 'init' or 'augment', got {base!r}")
     settings = budget_settings(budget)
-    data = data if data is not None else load_split(dataset, budget)
+    data = data if data is not None else load_split(dataset, budget, protocol)
     start = time.perf_counter()
     labelling = []
     if name == "kmeans":
@@ -403,6 +431,8 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
         "name": name,
         "description": CONFIGS[name] + (f" (on '{base}')" if name in ("pseudo", "beyond") else ""),
         "seed": seed,
+        "protocol": data["protocol"],
+        "base": base if name in ("pseudo", "beyond") else None,
         "train_accuracy": history["train_accuracy"][best],
         "val_accuracy": history["val_accuracy"][best],
         "test_accuracy": _acc(test_logits, data["test"][1]),
@@ -419,11 +449,11 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
 _SPLITS: dict = {}
 
 
-def _run_task(name: str, seed: int, budget: str, base: str, dataset: str) -> dict:
+def _run_task(name: str, seed: int, budget: str, base: str, dataset: str, protocol: str) -> dict:
     """One run (in a worker process or not): the result of :func:`run_config` without the model and logits."""
-    key = (dataset, budget)
+    key = (dataset, budget, protocol)
     if key not in _SPLITS:
-        _SPLITS[key] = load_split(dataset, budget)
+        _SPLITS[key] = load_split(dataset, budget, protocol)
     r = run_config(name, seed, budget, data=_SPLITS[key], base=base, dataset=dataset, progress=False)
     r.pop("model")
     r.pop("test_logits")
@@ -431,7 +461,8 @@ def _run_task(name: str, seed: int, budget: str, base: str, dataset: str) -> dic
 
 
 def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
-              configs: list[str] | None = None, progress: bool | None = None, jobs: int = 1) -> dict:
+              configs: list[str] | None = None, progress: bool | None = None, jobs: int = 1,
+              protocol: str = "realistic") -> dict:
     """Run every row for the seeds ``range(seeds)`` and summarise them, as the CLI does.
 
     The base of the ``pseudo`` and ``beyond`` rows is the row among
@@ -448,7 +479,7 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
     configs = list(CONFIGS) if configs is None else list(configs)
     info = provenance()  # read at the start: the code that runs
     started = time.perf_counter()
-    data = load_split(dataset, budget)
+    data = load_split(dataset, budget, protocol)
     names = [c for c in CONFIGS if c in configs]
     runs: dict[str, list[dict]] = {}
 
@@ -466,19 +497,20 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
                 runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset,
                                          progress=progress) for s in range(seeds)]
         else:
-            futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset) for s in range(seeds)]
+            futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset, protocol) for s in range(seeds)]
                        for n in names if n not in semi}
             for n in ("baseline", "init", "augment"):  # the semi-supervised rows' base is chosen from these
                 if n in futures:
                     runs[n] = [f.result() for f in futures[n]]
             for n in sorted((n for n in names if n in semi), key=lambda n: n != "beyond"):  # longest first
-                futures[n] = [pool.submit(_run_task, n, s, budget, pseudo_base(), dataset) for s in range(seeds)]
+                futures[n] = [pool.submit(_run_task, n, s, budget, pseudo_base(), dataset, protocol)
+                              for s in range(seeds)]
             for n in names:
                 runs[n] = [f.result() for f in futures[n]]
     rows = []
     for name in names:
         rs = runs[name]
-        row = {"name": name, "description": rs[0]["description"],
+        row = {"name": name, "description": rs[0]["description"], "base": rs[0]["base"],
                **summarise(rs, ("test_accuracy", "val_accuracy", "train_accuracy", "wall_time"), over="seed")}
         row["best_epoch_per_seed"] = [r["best_epoch"] for r in rs]
         row["epochs"] = rs[0]["epochs"]
@@ -486,10 +518,11 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         if any(r["pseudo_labels"] for r in rs):
             row["pseudo_labels_per_seed"] = [r["pseudo_labels"] for r in rs]
         rows.append(row)
-    split = {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
+    split = {"labeled": len(data["labeled"][1]), "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
              "test": len(data["test"][1]), "split_seed": SPLIT_SEED}
     return study_record("mnist3k", budget, rows, info=info, started=started, jobs=jobs,
-                        dataset=dataset, split=split)
+                        dataset=dataset, protocol=protocol, protocol_description=PROTOCOLS[protocol],
+                        split=split)
 
 
 # -- command line (``python -m dlbook.experiments mnist3k``; see dlbook.experiments.runner) --------------------------
@@ -498,6 +531,8 @@ def add_arguments(parser) -> None:
     """The study's options on its sub-parser."""
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ..., n-1)")
     parser.add_argument("--dataset", choices=list(LOADERS), default="mnist")
+    parser.add_argument("--protocol", choices=list(PROTOCOLS), default="realistic",
+                        help="which images validate: 300 of the 3,000 labelled (realistic) or 10,000 others")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=None,
                         help="run only these rows (default: all)")
 
@@ -507,12 +542,17 @@ def run(args) -> dict:
     if args.seeds < 1:
         raise ValueError(f"mnist3k: argument '--seeds' must be >= 1, got {args.seeds}")
     return run_study(seeds=args.seeds, budget=args.budget, dataset=args.dataset, configs=args.configs,
-                     progress=True, jobs=args.jobs)
+                     progress=True, jobs=args.jobs, protocol=args.protocol)
 
 
 def results_name(args) -> str:
-    """``mnist3k.json``, or ``mnist3k-<dataset>.json`` for another data set."""
-    return "mnist3k.json" if args.dataset == "mnist" else f"mnist3k-{args.dataset}.json"
+    """``mnist3k[-<dataset>][-realistic].json``: ``-<dataset>`` for a data set other than MNIST.
+
+    The files of the ``large-val`` protocol keep the names of the first studies
+    (``mnist3k.json``, ``mnist3k-fashion-mnist.json``).
+    """
+    name = "mnist3k" if args.dataset == "mnist" else f"mnist3k-{args.dataset}"
+    return name + ("-realistic" if args.protocol == "realistic" else "") + ".json"
 
 
 def summary_lines(result: dict) -> list[str]:
