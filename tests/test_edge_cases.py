@@ -71,8 +71,8 @@ def test_cross_entropy_second_derivatives():
     y = torch.tensor([0, 3, 1])
     probs = torch.softmax(_rand((3, 4), 1), 1).requires_grad_()
     for reduction in ("mean", "sum", "none"):
-        assert _gradgrad(lambda t: F.cross_entropy(t, y, reduction), x)
-        assert _gradgrad(lambda t, q: F.cross_entropy(t, q, reduction), x, probs)
+        assert _gradgrad(lambda t, r=reduction: F.cross_entropy(t, y, r), x)
+        assert _gradgrad(lambda t, q, r=reduction: F.cross_entropy(t, q, r), x, probs)
 
 
 def test_conv2d_second_derivatives():
@@ -80,7 +80,7 @@ def test_conv2d_second_derivatives():
         x = _rand(shape, 2).requires_grad_()
         w = _rand((4, 2, 2, 2), 3).requires_grad_()
         b = _rand((4,), 4).requires_grad_()
-        assert _gradgrad(lambda x, w, b: F.conv2d(x, w, b, **kw), x, w, b)
+        assert _gradgrad(lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw), x, w, b)
     # grouped, more than 16 output positions (the per-example path)
     x = _rand((2, 4, 6, 6), 5).requires_grad_()
     w = _rand((2, 2, 2, 2), 6).requires_grad_()
@@ -90,7 +90,7 @@ def test_conv2d_second_derivatives():
 def test_lp_pool2d_second_derivatives():
     x = (_rand((1, 2, 4, 5), 7).abs() + 0.5).requires_grad_()
     for p in (1.0, 2.0, 3.5):
-        assert _gradgrad(lambda t: F.lp_pool2d(t, p, 2, ceil_mode=True), x)
+        assert _gradgrad(lambda t, p=p: F.lp_pool2d(t, p, 2, ceil_mode=True), x)
 
 
 def test_batch_norm_training_second_derivatives():

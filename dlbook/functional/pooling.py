@@ -13,6 +13,10 @@ maximum (on ties, to the first one in row-major order, as PyTorch does);
 average pooling spreads it evenly, :math:`g/|\\mathcal{R}|` to every
 position; Lp pooling sends :math:`g\\, x_r^{p-1} y^{1-p}` to position
 :math:`r`. Overlapping windows add their contributions.
+
+Every backward pass here is built from differentiable torch operations on
+saved inputs, outputs and constant index or weight tensors, so second
+derivatives (``torch.autograd.gradgradcheck``) are correct.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     k = _pair(fn, "kernel_size", kernel_size, 1)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
         else _pair(fn, "stride", stride, 1)
     )
     p = _pair(fn, "padding", padding, 0)
@@ -94,6 +98,19 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     return k, s, p, d, tuple(out), tuple(extra)
 
 
+def _scatter_to_input(grad_output, index, x_shape):
+    """Add each output gradient ``(N, C, oh, ow)`` at its flat input position; shape ``x_shape``.
+
+    A scatter-add is linear in ``grad_output``, so this backward pass is
+    differentiable again (its own derivative gathers at the same indices).
+    """
+    n, c, h, w = x_shape
+    m = grad_output.shape[2] * grad_output.shape[3]
+    grad = grad_output.new_zeros(n, c, h * w)
+    grad = grad.scatter_add(2, index.reshape(n, c, m), grad_output.reshape(n, c, m))
+    return grad.reshape(n, c, h, w)
+
+
 class MaxIndexFunction(torch.autograd.Function):
     """Pick ``x`` at flat spatial indices; backward adds the gradient back at those indices.
 
@@ -108,16 +125,14 @@ class MaxIndexFunction(torch.autograd.Function):
         n, c, h, w = x.shape
         ctx.save_for_backward(index)
         ctx.x_shape = x.shape
-        return x.reshape(n, c, h * w).gather(2, index.reshape(n, c, -1)).reshape(index.shape)
+        flat = index.reshape(n, c, index.shape[2] * index.shape[3])
+        return x.reshape(n, c, h * w).gather(2, flat).reshape(index.shape)
 
     @staticmethod
     def backward(ctx, grad_output):
         """Scatter-add the gradient back to the gathered positions."""
         (index,) = ctx.saved_tensors
-        n, c, h, w = ctx.x_shape
-        grad = grad_output.new_zeros(n, c, h * w)
-        grad.scatter_add_(2, index.reshape(n, c, -1), grad_output.reshape(n, c, -1))
-        return grad.reshape(n, c, h, w), None
+        return _scatter_to_input(grad_output, index, ctx.x_shape), None
 
 
 def max_pool2d(
@@ -173,8 +188,8 @@ def max_pool2d(
     if (index < 0).any():
         raise ValueError(
             f"{fn}: a pooling window of 'input' {tuple(input.shape)} holds no input "
-            f"element (it lies in the padding; or the input holds -inf there); "
-            f"reduce padding={padding!r} or dilation={dilation!r}"
+            f"element (it lies in the padding); reduce padding={padding!r} or "
+            f"dilation={dilation!r}"
         )
     return (y, index) if return_indices else y
 
@@ -200,6 +215,11 @@ class MaxPoolFunction(torch.autograd.Function):
         pos = _pad(pos, padding, value=-1.0, extra=extra)
         pos = im2col(pos, kernel, stride, dilation, out).reshape(kk, *out).long()
         index = pos.gather(0, arg.reshape(n * c, *out)).reshape(n, c, *out)
+        # A window whose inputs are all -inf ties with the -inf padding; as PyTorch,
+        # point it at its first input element (-1 remains only for a window of padding).
+        first_input = torch.where(pos >= 0, pos, h * w).amin(0)
+        first_input = torch.where(first_input < h * w, first_input, -1)
+        index = torch.where(index < 0, first_input, index)
         ctx.save_for_backward(index)
         ctx.x_shape = x.shape
         ctx.mark_non_differentiable(index)
@@ -209,10 +229,7 @@ class MaxPoolFunction(torch.autograd.Function):
     def backward(ctx, grad_output, _grad_index):
         """Scatter-add each output gradient to the position of its maximum."""
         (index,) = ctx.saved_tensors
-        n, c, h, w = ctx.x_shape
-        grad = grad_output.new_zeros(n, c, h * w)
-        grad.scatter_add_(2, index.reshape(n, c, -1), grad_output.reshape(n, c, -1))
-        return grad.reshape(n, c, h, w), *([None] * 6)
+        return _scatter_to_input(grad_output, index, ctx.x_shape), *([None] * 6)
 
 
 def _window_sum(xp: torch.Tensor, kernel, stride, out) -> torch.Tensor:
@@ -346,19 +363,27 @@ class LpPoolFunction(torch.autograd.Function):
         xp = _pad(x, (0, 0), extra=extra)
         total = _window_sum(xp.pow(norm_type), kernel, stride, out) * ratio
         y = total.pow(1.0 / norm_type)
-        ctx.save_for_backward(x, total, ratio)
+        ctx.save_for_backward(x, y, ratio)
         ctx.conf = (norm_type, xp.shape[2:], kernel, stride)
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        """Send :math:`g\\,(x_r / y)^{p-1}` to each window element."""
-        x, total, ratio = ctx.saved_tensors
+        """Send :math:`g\\, r\\, x_r^{p-1} y^{1-p}` to each window element (0 where :math:`y = 0`).
+
+        Built from the saved input and output with differentiable operations,
+        so it can be differentiated again.
+        """
+        x, y, ratio = ctx.saved_tensors
         p, padded, kernel, stride = ctx.conf
         n, c, h, w = x.shape
-        # dy/dS = (1/p) (rS)^{1/p - 1} r, and dS/dx_r = p x_r^{p-1}
-        g_total = grad_output * total.pow(1.0 / p - 1.0) * ratio / p
-        g = g_total.unsqueeze(2).unsqueeze(3).expand(n, c, kernel[0], kernel[1], *total.shape[2:])
+        # dy/dS = (1/p) (rS)^{1/p - 1} r = y^{1-p} r / p, and dS/dx_r = p x_r^{p-1}.
+        # A window of zeros has y = 0 and y^{1-p} = inf for p > 1; its gradient is 0
+        # (the one-sided derivative for p = 1, and PyTorch's choice).
+        nonzero = y != 0
+        y_safe = torch.where(nonzero, y, torch.ones_like(y))
+        g_total = torch.where(nonzero, grad_output * y_safe.pow(1.0 - p) * ratio / p, 0.0)
+        g = g_total.unsqueeze(2).unsqueeze(3).expand(n, c, kernel[0], kernel[1], *y.shape[2:])
         g_xp = col2im(g, tuple(padded), stride, (1, 1))[:, :, :h, :w]
         return g_xp * p * x.pow(p - 1.0), *([None] * 6)
 
