@@ -84,6 +84,11 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         :math:`\\sigma(x) = 1/(1 + e^{-x})`, shape ``(*)``, values in :math:`(0, 1)`.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved output, which autograd
+    tracks.
+
     Examples
     --------
     >>> import torch
@@ -107,6 +112,11 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         :math:`\\tanh x = 2\\sigma(2x) - 1`, shape ``(*)``, values in :math:`(-1, 1)`.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved output, which autograd
+    tracks.
 
     Examples
     --------
@@ -132,6 +142,11 @@ def relu(input: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         :math:`\\max(0, x)`, shape ``(*)``. The derivative at 0 is taken as 0,
         as PyTorch does.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass multiplies by a saved constant mask (the
+    second derivative is 0).
 
     Examples
     --------

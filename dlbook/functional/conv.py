@@ -303,6 +303,12 @@ def conv2d(
         If the dilated kernel is larger than the padded input, or the
         channels do not match ``weight`` and ``groups``.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is built from strided views, matrix
+    products and slice additions, and under ``create_graph=True`` rebuilds the
+    columns from the saved input.
+
     Examples
     --------
     >>> import torch

@@ -171,6 +171,11 @@ def max_pool2d(
         order; a position that is the maximum of several overlapping windows
         receives the sum of their gradients.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is a scatter-add at the saved indices,
+    linear in the gradient.
+
     Examples
     --------
     >>> import torch
@@ -320,6 +325,10 @@ def avg_pool2d(
     torch.Tensor
         Shape ``(N, C, oh, ow)``.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is linear with constant weights.
+
     Examples
     --------
     >>> import torch
@@ -413,6 +422,11 @@ def lp_pool2d(
         As in PyTorch, :math:`x^p` is not :math:`|x|^p`: for odd or
         fractional ``p`` use it on non-negative input, such as after a ReLU.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved input and output (0 for a
+    window of zeros).
+
     Examples
     --------
     >>> import torch
@@ -502,6 +516,11 @@ def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool =
     return_indices : bool
         Also return the flat positions ``h * W + w`` of the maxima.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is a scatter-add at the saved indices,
+    linear in the gradient.
+
     Examples
     --------
     >>> import torch
@@ -564,6 +583,10 @@ def adaptive_avg_pool2d(input: torch.Tensor, output_size) -> torch.Tensor:
     Uses the windows of :func:`adaptive_max_pool2d`. Averaging rows and
     columns separately, the layer is :math:`Y = A_h X A_w^\\top` where row
     :math:`i` of :math:`A_h` holds :math:`1/|\\text{bin}_i|` on the bin.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass is linear with constant weights.
 
     Examples
     --------
