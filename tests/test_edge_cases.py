@@ -332,3 +332,45 @@ def test_tsne_gradient_rejects_asymmetric_P():
     P = torch.tensor([[0.0, 0.4, 0.1], [0.1, 0.0, 0.1], [0.1, 0.1, 0.0]], dtype=DT)
     with pytest.raises(ValueError, match="'P'.*symmetric"):
         tsne_gradient(P, torch.zeros(3, 2, dtype=DT))
+
+
+# -- found by tests/test_parity.py beyond the list ------------------------------
+
+def test_adaptive_avg_pool_keeps_inf_in_its_own_bin():
+    x = torch.zeros(1, 1, 4, 4, dtype=DT)
+    x[0, 0, 0, 0] = INF
+    x[0, 0, 3, 3] = math.nan
+    y = F.adaptive_avg_pool2d(x, 2)
+    torch.testing.assert_close(y, TF.adaptive_avg_pool2d(x, 2), equal_nan=True)
+    assert y[0, 0, 0, 1] == 0 and y[0, 0, 1, 0] == 0
+
+
+def test_cross_entropy_gradient_for_targets_that_do_not_sum_to_one():
+    x = _rand((3, 4), 15)
+    p = torch.softmax(_rand((3, 4), 16), 1) * 3
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    F.cross_entropy(a, p, "sum").backward()
+    TF.cross_entropy(b, p, reduction="sum").backward()
+    torch.testing.assert_close(a.grad, b.grad)
+
+
+def test_relu_passes_the_gradient_of_nan_as_torch():
+    x = torch.tensor([-1.0, math.nan, 2.0], requires_grad=True)
+    F.relu(x).sum().backward()
+    torch.testing.assert_close(x.grad, torch.tensor([0.0, 1.0, 1.0]))
+
+
+def test_adaptive_pool_rejects_float_sizes_by_name():
+    x = torch.zeros(1, 1, 5, 5)
+    for fn in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
+        for size in (2.5, (2.5, 3)):
+            with pytest.raises(TypeError, match="'output_size'"):
+                fn(x, size)
+
+
+def test_kernel_larger_than_input_names_the_arguments():
+    x = torch.zeros(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="'weight'.*'input'"):
+        F.conv2d(x, torch.zeros(1, 1, 5, 5))
+    with pytest.raises(ValueError, match="'kernel_size'.*'input'"):
+        F.max_pool2d(x, 5)

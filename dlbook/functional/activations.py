@@ -61,7 +61,7 @@ class ReLUFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        mask = x > 0
+        mask = ~(x <= 0)  # NaN passes its gradient, as in PyTorch
         ctx.save_for_backward(mask)
         return x.clamp_min(0)
 

@@ -357,8 +357,8 @@ def conv2d(
     ):
         if d * (k - 1) + 1 > size + 2 * p:
             raise ValueError(
-                f"{fn}: the kernel {side} {k} (dilated: {d * (k - 1) + 1}) is larger than the "
-                f"padded input {side} {size} + 2*{p} = {size + 2 * p}"
+                f"{fn}: the kernel {side} {k} of 'weight' (dilated: {d * (k - 1) + 1}) is larger "
+                f"than the padded {side} of 'input', {size} + 2*{p} = {size + 2 * p}"
             )
     if bias is not None:
         check_tensor(fn, "bias", bias)

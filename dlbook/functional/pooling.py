@@ -89,8 +89,8 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
         o = pool_output_size(size, ki, si, pi, di, ceil_mode)
         if o < 1:
             raise ValueError(
-                f"{fn}: the kernel {side} {ki} (dilated: {di * (ki - 1) + 1}) is larger than "
-                f"the padded input {side} {size} + 2*{pi} = {size + 2 * pi}"
+                f"{fn}: the {side} {ki} of 'kernel_size' (dilated: {di * (ki - 1) + 1}) is "
+                f"larger than the padded {side} of 'input', {size} + 2*{pi} = {size + 2 * pi}"
             )
         out.append(o)
         # ceil_mode may need room beyond the padding for the last window
@@ -392,6 +392,9 @@ class LpPoolFunction(torch.autograd.Function):
         nonzero = y != 0
         y_safe = torch.where(nonzero, y, torch.ones_like(y))
         g_total = torch.where(nonzero, grad_output * y_safe.pow(1.0 - p) * ratio / p, 0.0)
+        # a NaN window (a NaN, or inf and -inf, inside) gets 0 * that: 0 if it is
+        # finite, else NaN, which is what PyTorch's sign(S) |S| composition gives
+        g_total = g_total * ~y.isnan()
         g = g_total.unsqueeze(2).unsqueeze(3).expand(n, c, kernel[0], kernel[1], *y.shape[2:])
         g_xp = col2im(g, tuple(padded), stride, (1, 1))[:, :, :h, :w]
         return g_xp * p * x.pow(p - 1.0), *([None] * 6)
@@ -451,11 +454,15 @@ def _adaptive_size(fn, x, output_size):
     pair = (
         (output_size, output_size)
         if isinstance(output_size, numbers.Integral) or output_size is None
-        else tuple(output_size)
+        else tuple(output_size) if isinstance(output_size, (tuple, list, torch.Size))
+        else None
     )
-    if len(pair) != 2:
+    if pair is None or len(pair) != 2 or not all(
+        v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool)) for v in pair
+    ):
         raise TypeError(
-            f"{fn}: argument 'output_size' must be an int or a pair, got {output_size!r}"
+            f"{fn}: argument 'output_size' must be an int or a pair of ints (or None), "
+            f"got {output_size!r}"
         )
     out = tuple(x.shape[2 + i] if v is None else int(v) for i, v in enumerate(pair))
     if any(v < 1 for v in out):
@@ -561,13 +568,40 @@ def _average_matrix(n: int, m: int, like: torch.Tensor) -> torch.Tensor:
     return a
 
 
+def _bin_means(x: torch.Tensor, m: int, dim: int) -> torch.Tensor:
+    """Mean of each adaptive bin of ``x`` along ``dim`` (2 or 3), reading only the bin's elements."""
+    n = x.shape[dim]
+    positions = _bin_positions(n, m, x.device)  # (m, K), the last position repeated
+    size = positions.shape[1]
+    valid = torch.arange(size, device=x.device) < torch.tensor(
+        [e - s for s, e in _bins(n, m)], device=x.device
+    ).unsqueeze(1)
+    picked = x.index_select(dim, positions.flatten())
+    shape = list(x.shape)
+    shape[dim : dim + 1] = [m, size]
+    mask_shape = [1] * len(shape)
+    mask_shape[dim : dim + 2] = [m, size]
+    picked = torch.where(valid.view(mask_shape), picked.reshape(shape), 0.0)
+    counts_shape = [1] * x.ndim
+    counts_shape[dim] = m
+    return picked.sum(dim + 1) / valid.sum(1).to(x.dtype).view(counts_shape)
+
+
 class AdaptiveAvgPoolFunction(torch.autograd.Function):
     """:math:`Y = A_h X A_w^\\top` with averaging matrices; backward :math:`A_h^\\top G A_w`."""
 
     @staticmethod
     def forward(ctx, x, a_h, a_w):
-        """Compute :math:`A_h X A_w^\\top`."""
+        """Compute :math:`A_h X A_w^\\top`.
+
+        A product with the averaging matrices multiplies every element by the
+        zeros outside its bin too, and :math:`0 \\cdot \\infty` is NaN; so
+        input with an infinite or NaN entry is averaged bin by bin instead,
+        which confines the inf or NaN to the bins that hold it.
+        """
         ctx.save_for_backward(a_h, a_w)
+        if not torch.isfinite(x).all():
+            return _bin_means(_bin_means(x, a_h.shape[0], 2), a_w.shape[0], 3)
         return a_h @ x @ a_w.T
 
     @staticmethod

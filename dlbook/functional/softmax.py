@@ -35,8 +35,8 @@ __all__ = [
 
 def _shifted(x, beta, dim):
     z = beta * x
-    if z.shape[dim] == 0:  # nothing to normalize
-        return z
+    if z.ndim == 0 or z.shape[dim] == 0:  # one value (or none) along dim
+        return z - z.detach()
     # the shift is a constant of the derivation: detached, so that a backward
     # pass that rebuilds this with autograd does not differentiate the max
     return z - z.amax(dim=dim, keepdim=True).detach()
