@@ -93,8 +93,8 @@ def specials(x, values=(INF, -INF, NAN, 1e30, -1e30), start=0):
     return x
 
 
-def empty_batch(*shape):
-    return torch.zeros(0, *shape, dtype=DT)
+def empty_batch(*shape, dtype=DT):
+    return torch.zeros(0, *shape, dtype=dtype)
 
 
 @dataclass
@@ -338,9 +338,9 @@ def _bn_samples(dtype):
                name="channels_last"),
         Sample((noncontig(x4).requires_grad_(), rm.clone(), rv.clone(), None, w, True),
                name="noncontig"),
-        Sample((empty_batch(3, 2, 2).requires_grad_(), rm.clone(), rv.clone(), w, None, True),
+        Sample((empty_batch(3, 2, 2, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None, True),
                name="batch0-train"),
-        Sample((empty_batch(3).requires_grad_(), rm.clone(), rv.clone(), w, None, False),
+        Sample((empty_batch(3, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None, False),
                name="batch0-eval"),
         Sample((rand(1, 3, 2, 2, seed=37, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(),
                 w, None, True), name="batch1-train"),
@@ -404,9 +404,9 @@ def _conv_samples(dtype):
         Sample((x.clone().requires_grad_(), w4, None, 2, 1, 1), name="stride2-pad1"),
         Sample((x.clone().requires_grad_(), w4, None, (1, 2), (1, 0), (2, 1)), name="pairs"),
         Sample((big.clone().requires_grad_(), w4, b[:3]), name="many-positions"),
-        Sample((empty_batch(4, 3, 3).requires_grad_(), w4), name="batch0-few-positions"),
-        Sample((empty_batch(4, 5, 6).requires_grad_(), w4), name="batch0-20-positions"),
-        Sample((empty_batch(4, 9, 9).requires_grad_(), w4, b[:3]), name="batch0-many-positions"),
+        Sample((empty_batch(4, 3, 3, dtype=dtype).requires_grad_(), w4), name="batch0-few-positions"),
+        Sample((empty_batch(4, 5, 6, dtype=dtype).requires_grad_(), w4), name="batch0-20-positions"),
+        Sample((empty_batch(4, 9, 9, dtype=dtype).requires_grad_(), w4, b[:3]), name="batch0-many-positions"),
         Sample((x[:1].clone().requires_grad_(), w4), name="batch1"),
         Sample((channels_last(x).requires_grad_(), channels_last(w4.detach()).requires_grad_()),
                name="channels_last"),
@@ -480,7 +480,7 @@ def _pool_inputs(dtype):
     return [
         ("random", x),
         ("batch1", x[:1].clone()),
-        ("batch0", empty_batch(3, 5, 6)),
+        ("batch0", empty_batch(3, 5, 6, dtype=dtype)),
         ("channels_last", channels_last(x)),
         ("noncontig", noncontig(x)),
         ("windows", windows),  # an all-zero and an all-equal window
@@ -507,8 +507,8 @@ def _max_pool_samples(dtype):
 
 
 def _max_pool_gradgrad():
-    x = (torch.randperm(60, generator=torch.Generator().manual_seed(74)).to(DT) / 10)
-    return [Sample((x.reshape(1, 2, 5, 6).requires_grad_(), 3, 2, 1), name="distinct")]
+    x = (torch.randperm(20, generator=torch.Generator().manual_seed(74)).to(DT) / 10)
+    return [Sample((x.reshape(1, 1, 4, 5).requires_grad_(), 3, 2, 1), name="distinct")]
 
 
 def _pool_geometry_invalid(fn, extra=()):
@@ -672,23 +672,25 @@ def _call(fn, sample):
     return fn(*args, **kwargs), args
 
 
-def _assert_same(ours, ref, entry, what):
+def _assert_same(ours, ref, tol, what):
+    """NaN-aware comparison: values within ``tol = (rtol, atol)``, NaN exactly where torch has NaN."""
     if isinstance(ref, (tuple, list)):
         assert isinstance(ours, (tuple, list)) and len(ours) == len(ref), what
         for i, (a, b) in enumerate(zip(ours, ref)):
-            _assert_same(a, b, entry, f"{what}[{i}]")
+            _assert_same(a, b, tol, f"{what}[{i}]")
         return
     if not isinstance(ref, torch.Tensor):
         assert ours == ref, f"{what}: {ours!r} != {ref!r}"
         return
-    torch.testing.assert_close(ours, ref, rtol=entry.rtol, atol=entry.atol, equal_nan=True,
+    torch.testing.assert_close(ours, ref, rtol=tol[0], atol=tol[1], equal_nan=True,
                                msg=lambda m: f"{what}: {m}")
 
 
 SAMPLES = [
-    pytest.param(name, sample, id=f"{name}-{sample.name or i}")
+    pytest.param(name, sample, dtype, id=f"{name}-{sample.name or i}-{str(dtype)[6:]}")
     for name, entry in REGISTRY.items()
-    for i, sample in enumerate(entry.samples(DT))
+    for dtype in (DT, torch.float32)
+    for i, sample in enumerate(entry.samples(dtype))
 ]
 
 
@@ -711,17 +713,18 @@ def test_every_entry_covers_the_edge_cases():
         assert entry.invalid, f"{name}: no invalid-argument cases"
 
 
-@pytest.mark.parametrize("name,sample", SAMPLES)
-def test_forward_and_gradients_match_torch(name, sample):
+@pytest.mark.parametrize("name,sample,dtype", SAMPLES)
+def test_forward_and_gradients_match_torch(name, sample, dtype):
     entry = REGISTRY[name]
     if sample.name in entry.known:
         pytest.skip(f"deliberate difference from torch: {entry.known[sample.name]}")
+    tol = (entry.rtol, entry.atol) if dtype == DT else (1e-4, 1e-5)
     ours, ours_args = _call(entry.ours, sample)
     ref, ref_args = _call(entry.ref, sample)
-    _assert_same(ours, ref, entry, "forward")
+    _assert_same(ours, ref, tol, "forward")
     for i, (a, b) in enumerate(zip(ours_args, ref_args)):  # in-place updates (running stats)
         if isinstance(b, torch.Tensor) and not b.requires_grad:
-            _assert_same(a, b, entry, f"argument {i} after the call")
+            _assert_same(a, b, tol, f"argument {i} after the call")
     if not entry.differentiable:
         return
     out_a = ours[0] if isinstance(ours, tuple) else ours
@@ -736,7 +739,7 @@ def test_forward_and_gradients_match_torch(name, sample):
     for i, (ga, gb, t) in enumerate(zip(grads_a, grads_b, inputs_b)):
         ga = torch.zeros_like(t) if ga is None else ga
         gb = torch.zeros_like(t) if gb is None else gb
-        _assert_same(ga, gb, entry, f"gradient of differentiable input {i}")
+        _assert_same(ga, gb, tol, f"gradient of differentiable input {i}")
 
 
 GRADGRAD = [
@@ -748,7 +751,35 @@ GRADGRAD = [
 
 @pytest.mark.parametrize("name,sample", GRADGRAD)
 def test_second_derivatives(name, sample):
-    entry = REGISTRY[name]
+    _check_second_derivatives(REGISTRY[name], sample)
+
+
+class _OnceSquare(torch.autograd.Function):
+    """:math:`x^2` with a backward pass marked once_differentiable (a test of the check)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_once_differentiable_entries_are_checked():
+    """The check for ``double_backward="once_differentiable"`` passes for such a Function."""
+    sample = Sample((rand(3, seed=1).requires_grad_(),))
+    once = Entry(_OnceSquare.apply, torch.square, lambda dtype: [sample],
+                 double_backward="once_differentiable")
+    _check_second_derivatives(once, sample)
+    with pytest.raises(AssertionError):  # and a Function claiming "yes" is not excused
+        _check_second_derivatives(Entry(_OnceSquare.apply, torch.square, lambda dtype: []), sample)
+
+
+def _check_second_derivatives(entry, sample):
     positions = [i for i, a in enumerate(sample.args)
                  if isinstance(a, torch.Tensor) and a.requires_grad]
 
@@ -763,12 +794,18 @@ def test_second_derivatives(name, sample):
     diff = [sample.args[i] for i in positions]
     if entry.double_backward == "once_differentiable":
         out = fn(*diff)
-        (g,) = torch.autograd.grad(out.sum(), diff[:1], create_graph=True)
+        # an upstream gradient that requires grad, so that once_differentiable attaches its error
+        v = torch.ones_like(out, requires_grad=True)
+        (g,) = torch.autograd.grad(out, diff[:1], v, create_graph=True)
         with pytest.raises(RuntimeError, match="once_differentiable"):
             g.sum().backward()
         return
     assert entry.double_backward == "yes"
-    assert torch.autograd.gradgradcheck(fn, diff)
+    try:
+        ok = torch.autograd.gradgradcheck(fn, diff)
+    except RuntimeError as exc:  # e.g. a once_differentiable backward not declared so
+        raise AssertionError(f"double backward failed: {exc}") from exc
+    assert ok
 
 
 INVALID = [
