@@ -25,12 +25,16 @@ join the table.
 
 How to add a Function
 ---------------------
-1. Write ``_name_samples(dtype) -> list[Sample]``. Build each input with
-   :func:`rand` (and :func:`noncontig`, :func:`channels_last`,
-   :func:`specials`, :func:`empty_batch`); mark the tensors whose gradient is
-   compared with ``.requires_grad_()``. ``Sample(args, kwargs, name)``: the
-   call is ``fn(*args, **kwargs)`` for both implementations (each gets its
-   own clones of the tensors). Cover the bullet list above that applies.
+1. Write ``_name_samples(dtype) -> list[Sample]`` (it runs for float64 and
+   float32). Build each input with :func:`rand` (and :func:`noncontig`,
+   :func:`channels_last`, :func:`specials`, :func:`empty_batch`) in
+   ``dtype``; mark the tensors whose gradient is compared with
+   ``.requires_grad_()`` (integer inputs, such as indices, simply are not
+   marked). ``Sample(args, kwargs, name)``: the call is
+   ``fn(*args, **kwargs)`` for both implementations (each gets its own clones
+   of the tensors and generators). Cover the bullet list above that applies;
+   ``test_every_entry_covers_the_edge_cases`` requires a sample whose name
+   contains ``batch0`` and one whose name contains ``specials``.
 2. Add ``"name": Entry(ours=F.name, ref=<torch reference>, samples=...,
    gradgrad=<few small float64 samples away from kinks>,
    invalid=[Invalid(call, "argument"), ...])`` to ``REGISTRY``. A

@@ -107,7 +107,7 @@ def _scatter_to_input(grad_output, index, x_shape):
     n, c, h, w = x_shape
     m = grad_output.shape[2] * grad_output.shape[3]
     grad = grad_output.new_zeros(n, c, h * w)
-    grad = grad.scatter_add(2, index.reshape(n, c, m), grad_output.reshape(n, c, m))
+    grad.scatter_add_(2, index.reshape(n, c, m), grad_output.reshape(n, c, m))
     return grad.reshape(n, c, h, w)
 
 
@@ -595,14 +595,16 @@ class AdaptiveAvgPoolFunction(torch.autograd.Function):
         """Compute :math:`A_h X A_w^\\top`.
 
         A product with the averaging matrices multiplies every element by the
-        zeros outside its bin too, and :math:`0 \\cdot \\infty` is NaN; so
-        input with an infinite or NaN entry is averaged bin by bin instead,
-        which confines the inf or NaN to the bins that hold it.
+        zeros outside its bin too, and :math:`0 \\cdot \\infty` is NaN; so when
+        the product is not finite (an infinite or NaN input makes the output of
+        its own bin so), the input is averaged bin by bin instead, which
+        confines the inf or NaN to the bins that hold it.
         """
         ctx.save_for_backward(a_h, a_w)
-        if not torch.isfinite(x).all():
-            return _bin_means(_bin_means(x, a_h.shape[0], 2), a_w.shape[0], 3)
-        return a_h @ x @ a_w.T
+        y = a_h @ x @ a_w.T
+        if not torch.isfinite(y).all():
+            y = _bin_means(_bin_means(x, a_h.shape[0], 2), a_w.shape[0], 3)
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
