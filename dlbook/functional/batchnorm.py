@@ -49,9 +49,13 @@ class BatchNormFunction(torch.autograd.Function):
     ``mean`` and ``var`` (biased) are the per-channel batch statistics, which
     are not differentiable outputs. ``weight`` and ``bias`` may be ``None``.
 
-    For speed, the passes keep the centred input :math:`x - \\mu` instead of
-    :math:`\\hat x` and apply per-channel affine maps with fused
-    multiply-adds; the algebra is that of the module docstring.
+    For speed, the passes work with the centred input :math:`x - \\mu` instead
+    of :math:`\\hat x` and apply per-channel affine maps with fused
+    multiply-adds; the algebra is that of the module docstring. Between the
+    passes only the input and per-channel vectors are kept, as in PyTorch's
+    kernel: the backward pass centres the input again (one more pass over the
+    data, and no second activation-sized tensor held for every layer), and a
+    double backward can rebuild the statistics from the saved input.
     (:func:`torch.var_mean` would read the data once instead of twice, but
     on the CPU it is tens of times slower than two means at these shapes.)
     """
@@ -72,7 +76,7 @@ class BatchNormFunction(torch.autograd.Function):
             torch.mul(xc, scale, out=y)
         else:
             torch.addcmul(bias.view(shape), xc, scale, out=y)
-        ctx.save_for_backward(x, weight, xc, invstd, scale)
+        ctx.save_for_backward(x, weight, mean, invstd, scale)
         ctx.eps = eps
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         ctx.mark_non_differentiable(mean, var)
@@ -82,7 +86,7 @@ class BatchNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output, _grad_mean, _grad_var):
         """Gradients of the batch-norm equations for ``x``, ``weight`` and ``bias``."""
-        x, weight, xc, invstd, scale = ctx.saved_tensors
+        x, weight, mean, invstd, scale = ctx.saved_tensors
         g = grad_output
         if g is None:  # y was not used
             return None, None, None, None
@@ -91,6 +95,7 @@ class BatchNormFunction(torch.autograd.Function):
         dims = _reduce_dims(g)
         n = g.numel() // g.shape[1]
         sum_g = g.sum(dim=dims)
+        xc = x - mean.view(scale.shape)
         # sum_j g_j xhat_j = invstd * sum_j g_j (x_j - mu)
         buffer = g * xc  # reused below for grad_x
         sum_g_xhat = invstd * buffer.sum(dim=dims)
