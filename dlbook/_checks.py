@@ -66,3 +66,19 @@ def check_real(fn: str, name: str, value, *, low=None, high=None, low_open=False
         hi = "inf" if high is None else high
         raise ValueError(f"{fn}: argument '{name}' must lie in {left}{lo}, {hi}{right}, got {value}")
     return value
+
+
+def check_same_dtype(fn: str, name: str, value: torch.Tensor, other_name: str, other) -> None:
+    """Raise ``TypeError`` unless tensor ``value`` has the dtype of tensor ``other``."""
+    if value.dtype != other.dtype:
+        raise TypeError(
+            f"{fn}: argument '{name}' has dtype {value.dtype} but '{other_name}' has dtype "
+            f"{other.dtype}; convert one of them, e.g. {name}.to({other_name}.dtype)"
+        )
+
+
+def check_groups(fn: str, groups) -> int:
+    """Return ``groups`` as an int, or raise ``ValueError`` unless it is a positive int."""
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{fn}: argument 'groups' must be a positive int, got {groups!r}")
+    return int(groups)

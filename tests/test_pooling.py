@@ -183,7 +183,7 @@ def test_modules_match_torch():
 
 def test_errors():
     x = torch.randn(1, 2, 4, 4)
-    with pytest.raises(ValueError, match="larger than the padded input"):
+    with pytest.raises(ValueError, match="larger than the padded .* of .input."):
         max_pool2d(x, 5)
     with pytest.raises(ValueError, match="at most half the kernel"):
         avg_pool2d(x, 2, padding=2)

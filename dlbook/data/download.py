@@ -15,6 +15,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 from dlbook.data.registry import DataFile, get_dataset
@@ -62,8 +63,10 @@ def read_content(path: Path, name: str | None = None) -> bytes:
     if (name or str(path)).endswith(".gz"):
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError):
-            return b""  # a truncated or corrupt archive; its hash will not match
+        except (OSError, EOFError, zlib.error):
+            # a truncated or corrupt archive (damage inside the deflate stream raises
+            # zlib.error, not OSError); its hash will not match
+            return b""
     return raw
 
 

@@ -61,7 +61,7 @@ class ReLUFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        mask = x > 0
+        mask = ~(x <= 0)  # NaN passes its gradient, as in PyTorch
         ctx.save_for_backward(mask)
         return x.clamp_min(0)
 
@@ -83,6 +83,11 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         :math:`\\sigma(x) = 1/(1 + e^{-x})`, shape ``(*)``, values in :math:`(0, 1)`.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved output, which autograd
+    tracks.
 
     Examples
     --------
@@ -108,6 +113,11 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         :math:`\\tanh x = 2\\sigma(2x) - 1`, shape ``(*)``, values in :math:`(-1, 1)`.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved output, which autograd
+    tracks.
+
     Examples
     --------
     >>> import torch
@@ -132,6 +142,11 @@ def relu(input: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         :math:`\\max(0, x)`, shape ``(*)``. The derivative at 0 is taken as 0,
         as PyTorch does.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass multiplies by a saved constant mask (the
+    second derivative is 0).
 
     Examples
     --------

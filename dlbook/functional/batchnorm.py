@@ -49,9 +49,13 @@ class BatchNormFunction(torch.autograd.Function):
     ``mean`` and ``var`` (biased) are the per-channel batch statistics, which
     are not differentiable outputs. ``weight`` and ``bias`` may be ``None``.
 
-    For speed, the passes keep the centred input :math:`x - \\mu` instead of
-    :math:`\\hat x` and apply per-channel affine maps with fused
-    multiply-adds; the algebra is that of the module docstring.
+    For speed, the passes work with the centred input :math:`x - \\mu` instead
+    of :math:`\\hat x` and apply per-channel affine maps with fused
+    multiply-adds; the algebra is that of the module docstring. Between the
+    passes only the input and per-channel vectors are kept, as in PyTorch's
+    kernel: the backward pass centres the input again (one more pass over the
+    data, and no second activation-sized tensor held for every layer), and a
+    double backward can rebuild the statistics from the saved input.
     (:func:`torch.var_mean` would read the data once instead of twice, but
     on the CPU it is tens of times slower than two means at these shapes.)
     """
@@ -72,7 +76,8 @@ class BatchNormFunction(torch.autograd.Function):
             torch.mul(xc, scale, out=y)
         else:
             torch.addcmul(bias.view(shape), xc, scale, out=y)
-        ctx.save_for_backward(xc, invstd, scale)
+        ctx.save_for_backward(x, weight, mean, invstd, scale)
+        ctx.eps = eps
         ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
         ctx.mark_non_differentiable(mean, var)
         ctx.set_materialize_grads(False)  # no zero gradients built for mean and var
@@ -81,13 +86,16 @@ class BatchNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output, _grad_mean, _grad_var):
         """Gradients of the batch-norm equations for ``x``, ``weight`` and ``bias``."""
-        xc, invstd, scale = ctx.saved_tensors
+        x, weight, mean, invstd, scale = ctx.saved_tensors
         g = grad_output
         if g is None:  # y was not used
             return None, None, None, None
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward pass
+            return (*_differentiable_backward(ctx, x, weight, g), None)
         dims = _reduce_dims(g)
         n = g.numel() // g.shape[1]
         sum_g = g.sum(dim=dims)
+        xc = x - mean.view(scale.shape)
         # sum_j g_j xhat_j = invstd * sum_j g_j (x_j - mu)
         buffer = g * xc  # reused below for grad_x
         sum_g_xhat = invstd * buffer.sum(dim=dims)
@@ -103,6 +111,34 @@ class BatchNormFunction(torch.autograd.Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = sum_g
         return grad_x, grad_weight, grad_bias, None
+
+
+def _differentiable_backward(ctx, x, weight, g):
+    """The backward pass of the module docstring in out-of-place torch operations.
+
+    The batch statistics are recomputed from the saved input, so autograd
+    sees how they depend on it and can differentiate this pass again
+    (``create_graph=True``); the fast pass above reuses buffers in place,
+    which autograd cannot follow.
+    """
+    dims = _reduce_dims(x)
+    shape = _channel_shape(x)
+    n = x.numel() // x.shape[1]
+    mean = x.mean(dim=dims, keepdim=True)
+    xc = x - mean
+    invstd = torch.rsqrt((xc * xc).mean(dim=dims, keepdim=True) + ctx.eps)
+    xhat = xc * invstd
+    sum_g = g.sum(dim=dims, keepdim=True)
+    sum_g_xhat = (g * xhat).sum(dim=dims, keepdim=True)
+    grad_x = grad_weight = grad_bias = None
+    if ctx.needs_input_grad[0]:
+        gamma = invstd if weight is None else invstd * weight.view(shape)
+        grad_x = gamma / n * (n * g - sum_g - xhat * sum_g_xhat)
+    if ctx.has_weight and ctx.needs_input_grad[1]:
+        grad_weight = sum_g_xhat.reshape(-1)
+    if ctx.has_bias and ctx.needs_input_grad[2]:
+        grad_bias = sum_g.reshape(-1)
+    return grad_x, grad_weight, grad_bias
 
 
 def _check_channel_vector(name: str, t, c: int) -> None:
@@ -153,7 +189,14 @@ def batch_norm(
     Returns
     -------
     torch.Tensor
-        :math:`\\gamma \\hat x + \\beta`, same shape as ``input``.
+        :math:`\\gamma \\hat x + \\beta`, same shape as ``input``. An empty
+        batch gives an empty output and leaves the running statistics alone.
+
+    Notes
+    -----
+    Double backward: yes, in both modes. In training mode the backward pass
+    switches to out-of-place operations that recompute the statistics from
+    the saved input when a graph of it is requested (``create_graph=True``).
 
     Examples
     --------
@@ -183,6 +226,7 @@ def batch_norm(
         _check_channel_vector(name, t, c)
     momentum = check_real("batch_norm", "momentum", momentum, low=0.0, high=1.0)
     eps = check_real("batch_norm", "eps", eps, low=0.0)
+    shape = _channel_shape(input)
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError(
@@ -193,9 +237,13 @@ def batch_norm(
         shift = -running_mean * scale
         if bias is not None:
             shift = shift + bias
-        shape = _channel_shape(input)
         return torch.addcmul(shift.view(shape), input, scale.view(shape))
-    n = input.numel() // c if c else 0
+    if input.numel() == 0:
+        # an empty batch: an empty output (still a function of weight and bias, whose
+        # gradients are 0), and the running statistics stay as they are, as in torch
+        y = input * (1.0 if weight is None else weight.view(shape))
+        return y if bias is None else y + bias.view(shape)
+    n = input.numel() // c
     if n <= 1:
         raise ValueError(
             f"batch_norm: training needs more than one value per channel, got 'input' of "

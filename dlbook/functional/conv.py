@@ -29,14 +29,25 @@ import numbers
 
 import torch
 
-from dlbook._checks import check_floating, check_ndim, check_tensor
+from dlbook._checks import (
+    check_floating,
+    check_groups,
+    check_ndim,
+    check_same_dtype,
+    check_tensor,
+)
 
 __all__ = ["conv2d", "conv_output_size", "Conv2dFunction", "im2col", "col2im"]
 
 
 def _pair(fn: str, name: str, value, low: int) -> tuple[int, int]:
     """Return ``value`` as a pair of ints ``>= low``, or raise naming ``name``."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    if isinstance(value, numbers.Integral):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list, torch.Size)):
+        pair = tuple(value)
+    else:
+        raise TypeError(f"{fn}: argument '{name}' must be an int or a pair of ints, got {value!r}")
     if len(pair) != 2 or not all(
         isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
     ):
@@ -198,18 +209,31 @@ class Conv2dFunction(torch.autograd.Function):
             y = torch.matmul(wm, cols).reshape(n, o, oh, ow)
         if bias is not None:
             y = y + bias.reshape(1, o, 1, 1)
-        ctx.save_for_backward(cols, weight)
+        # x is saved too: a double backward rebuilds the columns from it (see backward)
+        ctx.save_for_backward(x, weight, cols)
         ctx.conf = (x.shape, xp.shape[2:], stride, padding, dilation, groups, bias is not None)
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        """Input gradient by col2im of :math:`W^\\top G`; weight gradient :math:`G U^\\top`."""
-        cols, weight = ctx.saved_tensors
+        """Input gradient by col2im of :math:`W^\\top G`; weight gradient :math:`G U^\\top`.
+
+        Every step is a differentiable torch operation (strided views,
+        matrix products, slice additions), so the backward pass can itself be
+        differentiated. For that (``create_graph=True``, when grad mode is on
+        here) the columns are rebuilt from the saved input, whose dependence
+        on earlier layers autograd tracks; otherwise the saved columns are
+        reused.
+        """
+        x, weight, cols = ctx.saved_tensors
         x_shape, padded, stride, padding, dilation, groups, has_bias = ctx.conf
         n, c, h, w = x_shape
         o, cg, kh, kw = weight.shape
         oh, ow = grad_output.shape[2:]
+        if torch.is_grad_enabled() and ctx.needs_input_grad[1]:
+            cols = im2col(_pad(x, padding), (kh, kw), stride, dilation, (oh, ow)).reshape(
+                n, groups, cg * kh * kw, oh * ow
+            )
         g = grad_output.reshape(n, groups, o // groups, oh * ow)
         grad_x = grad_w = grad_b = None
         few = oh * ow <= _FEW_POSITIONS
@@ -218,7 +242,7 @@ class Conv2dFunction(torch.autograd.Function):
             # W^T G, then every column goes back to its receptive field
             if few:
                 gcols = torch.matmul(wm.transpose(1, 2), _batch_to_columns(g))
-                gcols = gcols.reshape(groups, -1, n, oh * ow).permute(2, 0, 1, 3)
+                gcols = gcols.reshape(groups, cg * kh * kw, n, oh * ow).permute(2, 0, 1, 3)
             else:
                 gcols = torch.matmul(wm.transpose(1, 2), g)
             gcols = gcols.reshape(n, c, kh, kw, oh, ow)
@@ -279,6 +303,12 @@ def conv2d(
         If the dilated kernel is larger than the padded input, or the
         channels do not match ``weight`` and ``groups``.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is built from strided views, matrix
+    products and slice additions, and under ``create_graph=True`` rebuilds the
+    columns from the saved input.
+
     Examples
     --------
     >>> import torch
@@ -294,13 +324,18 @@ def conv2d(
     check_floating(fn, "weight", weight)
     check_ndim(fn, "input", input, 4, "(N, C, H, W)")
     check_ndim(fn, "weight", weight, 4, "(O, C/groups, kh, kw)")
+    check_same_dtype(fn, "weight", weight, "input", input)
     stride = _pair(fn, "stride", stride, 1)
     padding = _pair(fn, "padding", padding, 0)
     dilation = _pair(fn, "dilation", dilation, 1)
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{fn}: argument 'groups' must be a positive int, got {groups!r}")
+    check_groups(fn, groups)
     n, c, h, w = input.shape
     o, cg, kh, kw = weight.shape
+    if kh < 1 or kw < 1:
+        raise ValueError(
+            f"{fn}: argument 'weight' (O, C/groups, kh, kw) = {tuple(weight.shape)} must have "
+            f"a kernel of at least 1 x 1, got {kh} x {kw}"
+        )
     if c % groups:
         raise ValueError(
             f"{fn}: the {c} input channels of 'input' (N, C, H, W) = {tuple(input.shape)} "
@@ -322,11 +357,12 @@ def conv2d(
     ):
         if d * (k - 1) + 1 > size + 2 * p:
             raise ValueError(
-                f"{fn}: the kernel {side} {k} (dilated: {d * (k - 1) + 1}) is larger than the "
-                f"padded input {side} {size} + 2*{p} = {size + 2 * p}"
+                f"{fn}: the kernel {side} {k} of 'weight' (dilated: {d * (k - 1) + 1}) is larger "
+                f"than the padded {side} of 'input', {size} + 2*{p} = {size + 2 * p}"
             )
     if bias is not None:
         check_tensor(fn, "bias", bias)
+        check_same_dtype(fn, "bias", bias, "input", input)
         if bias.shape != (o,):
             raise ValueError(
                 f"{fn}: argument 'bias' must have shape (O,) = ({o},), got {tuple(bias.shape)}"

@@ -76,6 +76,10 @@ def dropout(
     ValueError
         If ``p`` is not in :math:`[0, 1)`.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass multiplies by the saved constant mask.
+
     Examples
     --------
     >>> import torch

@@ -13,6 +13,10 @@ maximum (on ties, to the first one in row-major order, as PyTorch does);
 average pooling spreads it evenly, :math:`g/|\\mathcal{R}|` to every
 position; Lp pooling sends :math:`g\\, x_r^{p-1} y^{1-p}` to position
 :math:`r`. Overlapping windows add their contributions.
+
+Every backward pass here is built from differentiable torch operations on
+saved inputs, outputs and constant index or weight tensors, so second
+derivatives (``torch.autograd.gradgradcheck``) are correct.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
     k = _pair(fn, "kernel_size", kernel_size, 1)
     s = (
         k
-        if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
         else _pair(fn, "stride", stride, 1)
     )
     p = _pair(fn, "padding", padding, 0)
@@ -85,13 +89,26 @@ def _geometry(fn, x, kernel_size, stride, padding, dilation, ceil_mode):
         o = pool_output_size(size, ki, si, pi, di, ceil_mode)
         if o < 1:
             raise ValueError(
-                f"{fn}: the kernel {side} {ki} (dilated: {di * (ki - 1) + 1}) is larger than "
-                f"the padded input {side} {size} + 2*{pi} = {size + 2 * pi}"
+                f"{fn}: the {side} {ki} of 'kernel_size' (dilated: {di * (ki - 1) + 1}) is "
+                f"larger than the padded {side} of 'input', {size} + 2*{pi} = {size + 2 * pi}"
             )
         out.append(o)
         # ceil_mode may need room beyond the padding for the last window
         extra.append(max(0, (o - 1) * si + di * (ki - 1) + 1 - (size + 2 * pi)))
     return k, s, p, d, tuple(out), tuple(extra)
+
+
+def _scatter_to_input(grad_output, index, x_shape):
+    """Add each output gradient ``(N, C, oh, ow)`` at its flat input position; shape ``x_shape``.
+
+    A scatter-add is linear in ``grad_output``, so this backward pass is
+    differentiable again (its own derivative gathers at the same indices).
+    """
+    n, c, h, w = x_shape
+    m = grad_output.shape[2] * grad_output.shape[3]
+    grad = grad_output.new_zeros(n, c, h * w)
+    grad.scatter_add_(2, index.reshape(n, c, m), grad_output.reshape(n, c, m))
+    return grad.reshape(n, c, h, w)
 
 
 class MaxIndexFunction(torch.autograd.Function):
@@ -108,16 +125,14 @@ class MaxIndexFunction(torch.autograd.Function):
         n, c, h, w = x.shape
         ctx.save_for_backward(index)
         ctx.x_shape = x.shape
-        return x.reshape(n, c, h * w).gather(2, index.reshape(n, c, -1)).reshape(index.shape)
+        flat = index.reshape(n, c, index.shape[2] * index.shape[3])
+        return x.reshape(n, c, h * w).gather(2, flat).reshape(index.shape)
 
     @staticmethod
     def backward(ctx, grad_output):
         """Scatter-add the gradient back to the gathered positions."""
         (index,) = ctx.saved_tensors
-        n, c, h, w = ctx.x_shape
-        grad = grad_output.new_zeros(n, c, h * w)
-        grad.scatter_add_(2, index.reshape(n, c, -1), grad_output.reshape(n, c, -1))
-        return grad.reshape(n, c, h, w), None
+        return _scatter_to_input(grad_output, index, ctx.x_shape), None
 
 
 def max_pool2d(
@@ -156,6 +171,11 @@ def max_pool2d(
         order; a position that is the maximum of several overlapping windows
         receives the sum of their gradients.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is a scatter-add at the saved indices,
+    linear in the gradient.
+
     Examples
     --------
     >>> import torch
@@ -173,8 +193,8 @@ def max_pool2d(
     if (index < 0).any():
         raise ValueError(
             f"{fn}: a pooling window of 'input' {tuple(input.shape)} holds no input "
-            f"element (it lies in the padding; or the input holds -inf there); "
-            f"reduce padding={padding!r} or dilation={dilation!r}"
+            f"element (it lies in the padding); reduce padding={padding!r} or "
+            f"dilation={dilation!r}"
         )
     return (y, index) if return_indices else y
 
@@ -200,6 +220,11 @@ class MaxPoolFunction(torch.autograd.Function):
         pos = _pad(pos, padding, value=-1.0, extra=extra)
         pos = im2col(pos, kernel, stride, dilation, out).reshape(kk, *out).long()
         index = pos.gather(0, arg.reshape(n * c, *out)).reshape(n, c, *out)
+        # A window whose inputs are all -inf ties with the -inf padding; as PyTorch,
+        # point it at its first input element (-1 remains only for a window of padding).
+        first_input = torch.where(pos >= 0, pos, h * w).amin(0)
+        first_input = torch.where(first_input < h * w, first_input, -1)
+        index = torch.where(index < 0, first_input, index)
         ctx.save_for_backward(index)
         ctx.x_shape = x.shape
         ctx.mark_non_differentiable(index)
@@ -209,10 +234,7 @@ class MaxPoolFunction(torch.autograd.Function):
     def backward(ctx, grad_output, _grad_index):
         """Scatter-add each output gradient to the position of its maximum."""
         (index,) = ctx.saved_tensors
-        n, c, h, w = ctx.x_shape
-        grad = grad_output.new_zeros(n, c, h * w)
-        grad.scatter_add_(2, index.reshape(n, c, -1), grad_output.reshape(n, c, -1))
-        return grad.reshape(n, c, h, w), *([None] * 6)
+        return _scatter_to_input(grad_output, index, ctx.x_shape), *([None] * 6)
 
 
 def _window_sum(xp: torch.Tensor, kernel, stride, out) -> torch.Tensor:
@@ -303,6 +325,10 @@ def avg_pool2d(
     torch.Tensor
         Shape ``(N, C, oh, ow)``.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is linear with constant weights.
+
     Examples
     --------
     >>> import torch
@@ -346,19 +372,30 @@ class LpPoolFunction(torch.autograd.Function):
         xp = _pad(x, (0, 0), extra=extra)
         total = _window_sum(xp.pow(norm_type), kernel, stride, out) * ratio
         y = total.pow(1.0 / norm_type)
-        ctx.save_for_backward(x, total, ratio)
+        ctx.save_for_backward(x, y, ratio)
         ctx.conf = (norm_type, xp.shape[2:], kernel, stride)
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        """Send :math:`g\\,(x_r / y)^{p-1}` to each window element."""
-        x, total, ratio = ctx.saved_tensors
+        """Send :math:`g\\, r\\, x_r^{p-1} y^{1-p}` to each window element (0 where :math:`y = 0`).
+
+        Built from the saved input and output with differentiable operations,
+        so it can be differentiated again.
+        """
+        x, y, ratio = ctx.saved_tensors
         p, padded, kernel, stride = ctx.conf
         n, c, h, w = x.shape
-        # dy/dS = (1/p) (rS)^{1/p - 1} r, and dS/dx_r = p x_r^{p-1}
-        g_total = grad_output * total.pow(1.0 / p - 1.0) * ratio / p
-        g = g_total.unsqueeze(2).unsqueeze(3).expand(n, c, kernel[0], kernel[1], *total.shape[2:])
+        # dy/dS = (1/p) (rS)^{1/p - 1} r = y^{1-p} r / p, and dS/dx_r = p x_r^{p-1}.
+        # A window of zeros has y = 0 and y^{1-p} = inf for p > 1; its gradient is 0
+        # (the one-sided derivative for p = 1, and PyTorch's choice).
+        nonzero = y != 0
+        y_safe = torch.where(nonzero, y, torch.ones_like(y))
+        g_total = torch.where(nonzero, grad_output * y_safe.pow(1.0 - p) * ratio / p, 0.0)
+        # a NaN window (a NaN, or inf and -inf, inside) gets 0 * that: 0 if it is
+        # finite, else NaN, which is what PyTorch's sign(S) |S| composition gives
+        g_total = g_total * ~y.isnan()
+        g = g_total.unsqueeze(2).unsqueeze(3).expand(n, c, kernel[0], kernel[1], *y.shape[2:])
         g_xp = col2im(g, tuple(padded), stride, (1, 1))[:, :, :h, :w]
         return g_xp * p * x.pow(p - 1.0), *([None] * 6)
 
@@ -388,6 +425,11 @@ def lp_pool2d(
         As in PyTorch, :math:`x^p` is not :math:`|x|^p`: for odd or
         fractional ``p`` use it on non-negative input, such as after a ReLU.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass uses the saved input and output (0 for a
+    window of zeros).
+
     Examples
     --------
     >>> import torch
@@ -412,11 +454,15 @@ def _adaptive_size(fn, x, output_size):
     pair = (
         (output_size, output_size)
         if isinstance(output_size, numbers.Integral) or output_size is None
-        else tuple(output_size)
+        else tuple(output_size) if isinstance(output_size, (tuple, list, torch.Size))
+        else None
     )
-    if len(pair) != 2:
+    if pair is None or len(pair) != 2 or not all(
+        v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool)) for v in pair
+    ):
         raise TypeError(
-            f"{fn}: argument 'output_size' must be an int or a pair, got {output_size!r}"
+            f"{fn}: argument 'output_size' must be an int or a pair of ints (or None), "
+            f"got {output_size!r}"
         )
     out = tuple(x.shape[2 + i] if v is None else int(v) for i, v in enumerate(pair))
     if any(v < 1 for v in out):
@@ -477,6 +523,11 @@ def adaptive_max_pool2d(input: torch.Tensor, output_size, return_indices: bool =
     return_indices : bool
         Also return the flat positions ``h * W + w`` of the maxima.
 
+    Notes
+    -----
+    Double backward: yes; the backward pass is a scatter-add at the saved indices,
+    linear in the gradient.
+
     Examples
     --------
     >>> import torch
@@ -517,14 +568,43 @@ def _average_matrix(n: int, m: int, like: torch.Tensor) -> torch.Tensor:
     return a
 
 
+def _bin_means(x: torch.Tensor, m: int, dim: int) -> torch.Tensor:
+    """Mean of each adaptive bin of ``x`` along ``dim`` (2 or 3), reading only the bin's elements."""
+    n = x.shape[dim]
+    positions = _bin_positions(n, m, x.device)  # (m, K), the last position repeated
+    size = positions.shape[1]
+    valid = torch.arange(size, device=x.device) < torch.tensor(
+        [e - s for s, e in _bins(n, m)], device=x.device
+    ).unsqueeze(1)
+    picked = x.index_select(dim, positions.flatten())
+    shape = list(x.shape)
+    shape[dim : dim + 1] = [m, size]
+    mask_shape = [1] * len(shape)
+    mask_shape[dim : dim + 2] = [m, size]
+    picked = torch.where(valid.view(mask_shape), picked.reshape(shape), 0.0)
+    counts_shape = [1] * x.ndim
+    counts_shape[dim] = m
+    return picked.sum(dim + 1) / valid.sum(1).to(x.dtype).view(counts_shape)
+
+
 class AdaptiveAvgPoolFunction(torch.autograd.Function):
     """:math:`Y = A_h X A_w^\\top` with averaging matrices; backward :math:`A_h^\\top G A_w`."""
 
     @staticmethod
     def forward(ctx, x, a_h, a_w):
-        """Compute :math:`A_h X A_w^\\top`."""
+        """Compute :math:`A_h X A_w^\\top`.
+
+        A product with the averaging matrices multiplies every element by the
+        zeros outside its bin too, and :math:`0 \\cdot \\infty` is NaN; so when
+        the product is not finite (an infinite or NaN input makes the output of
+        its own bin so), the input is averaged bin by bin instead, which
+        confines the inf or NaN to the bins that hold it.
+        """
         ctx.save_for_backward(a_h, a_w)
-        return a_h @ x @ a_w.T
+        y = a_h @ x @ a_w.T
+        if not torch.isfinite(y).all():
+            y = _bin_means(_bin_means(x, a_h.shape[0], 2), a_w.shape[0], 3)
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -539,6 +619,10 @@ def adaptive_avg_pool2d(input: torch.Tensor, output_size) -> torch.Tensor:
     Uses the windows of :func:`adaptive_max_pool2d`. Averaging rows and
     columns separately, the layer is :math:`Y = A_h X A_w^\\top` where row
     :math:`i` of :math:`A_h` holds :math:`1/|\\text{bin}_i|` on the bin.
+
+    Notes
+    -----
+    Double backward: yes; the backward pass is linear with constant weights.
 
     Examples
     --------

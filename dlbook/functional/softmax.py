@@ -17,6 +17,8 @@ Everything is computed from the shifted logits :math:`\\beta x - \\max_k \\beta 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from dlbook._checks import check_dim, check_floating, check_ndim, check_real, check_tensor
@@ -33,7 +35,17 @@ __all__ = [
 
 def _shifted(x, beta, dim):
     z = beta * x
-    return z - z.amax(dim=dim, keepdim=True)
+    if z.ndim == 0 or z.shape[dim] == 0:  # one value (or none) along dim
+        return z - z.detach()
+    # the shift is a constant of the derivation: detached, so that a backward
+    # pass that rebuilds this with autograd does not differentiate the max
+    return z - z.amax(dim=dim, keepdim=True).detach()
+
+
+def _log_softmax(x, beta, dim):
+    """:math:`\\beta x - \\log\\sum_k e^{\\beta x_k}` from torch operations (differentiable by autograd)."""
+    z = _shifted(x, beta, dim)
+    return z - torch.log(torch.exp(z).sum(dim=dim, keepdim=True))
 
 
 class SoftmaxFunction(torch.autograd.Function):
@@ -73,14 +85,26 @@ class LogSoftmaxFunction(torch.autograd.Function):
 
 
 class CrossEntropyFunction(torch.autograd.Function):
-    """Cross-entropy of logits against target distributions; backward :math:`(\\hat y - y)\\,g`."""
+    """Cross-entropy of logits against target distributions.
+
+    ``forward(logits, target_dist, reduction)`` with both of shape ``(N, C)``.
+    Backward, per example and times the upstream gradient:
+    :math:`\\hat y \\sum_c y_c - y` for the logits (:math:`\\hat y - y` when
+    the target sums to one) and :math:`-\\log \\hat y` for the target. A term
+    with :math:`y_c = 0` is 0 even where :math:`\\log \\hat y_c = -\\infty`
+    (a logit masked with :math:`-\\infty`).
+
+    The backward pass is differentiable: under ``create_graph=True`` it
+    rebuilds :math:`\\log \\hat y` from the saved logits with torch
+    operations, so second derivatives are correct.
+    """
 
     @staticmethod
     def forward(ctx, logits, target_dist, reduction):
-        z = _shifted(logits, 1.0, 1)
-        logp = z - torch.log(torch.exp(z).sum(dim=1, keepdim=True))
-        losses = -(target_dist * logp).sum(dim=1)
-        ctx.save_for_backward(torch.exp(logp), target_dist)
+        logp = _log_softmax(logits, 1.0, 1)
+        # 0 * log(0) counts as 0: a class with no target mass adds nothing
+        losses = -torch.where(target_dist == 0, 0.0, target_dist * logp).sum(dim=1)
+        ctx.save_for_backward(logits, target_dist, logp)
         ctx.reduction = reduction
         if reduction == "mean":
             return losses.mean()
@@ -90,29 +114,36 @@ class CrossEntropyFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        y_hat, y = ctx.saved_tensors
-        grad = y_hat - y
+        logits, y, logp = ctx.saved_tensors
+        if torch.is_grad_enabled():  # double backward: keep logp's dependence on the logits
+            logp = _log_softmax(logits, 1.0, 1)
         if ctx.reduction == "mean":
-            grad = grad * (grad_output / y.shape[0])
+            scale = grad_output / y.shape[0]
         elif ctx.reduction == "sum":
-            grad = grad * grad_output
+            scale = grad_output
         else:
-            grad = grad * grad_output.unsqueeze(1)
-        return grad, None, None
+            scale = grad_output.unsqueeze(1)
+        grad_logits = grad_target = None
+        if ctx.needs_input_grad[0]:
+            grad_logits = (torch.exp(logp) * y.sum(dim=1, keepdim=True) - y) * scale
+        if ctx.needs_input_grad[1]:
+            grad_target = -logp * scale
+        return grad_logits, grad_target, None
 
 
-def softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tensor:
+def softmax(input: torch.Tensor, dim: int = -1, *, beta: float = 1.0) -> torch.Tensor:
     """Softmax with inverse temperature ``beta`` along ``dim``.
 
     Parameters
     ----------
     input : torch.Tensor
         Floating-point logits :math:`x` of any shape ``(*)``.
-    beta : float
-        Inverse temperature :math:`\\beta \\ge 0`. ``beta=0`` gives the
-        uniform distribution; large ``beta`` approaches a one-hot argmax.
     dim : int
-        Dimension along which the outputs sum to one.
+        Dimension along which the outputs sum to one; the second positional
+        argument, as in :func:`torch.nn.functional.softmax`.
+    beta : float, keyword-only
+        Finite inverse temperature :math:`\\beta \\ge 0`. ``beta=0`` gives the
+        uniform distribution; large ``beta`` approaches a one-hot argmax.
 
     Returns
     -------
@@ -122,7 +153,10 @@ def softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tens
     Notes
     -----
     Some texts write :math:`e^{-\\beta x_i}`, treating :math:`x` as energies;
-    that is ``softmax(-x, beta)``, and its Jacobian changes sign.
+    that is ``softmax(-x, beta=beta)``, and its Jacobian changes sign.
+
+    Double backward: yes (the backward pass uses the saved output, which
+    autograd tracks).
 
     Examples
     --------
@@ -134,22 +168,22 @@ def softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tens
     tensor([0.3333, 0.3333, 0.3333])
     """
     check_floating("softmax", "input", input)
-    beta = check_real("softmax", "beta", beta, low=0.0)
+    beta = check_real("softmax", "beta", beta, low=0.0, high=math.inf, high_open=True)
     dim = check_dim("softmax", "input", input, dim)
     return SoftmaxFunction.apply(input, beta, dim)
 
 
-def log_softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.Tensor:
+def log_softmax(input: torch.Tensor, dim: int = -1, *, beta: float = 1.0) -> torch.Tensor:
     """Logarithm of :func:`softmax`, computed stably with log-sum-exp.
 
     Parameters
     ----------
     input : torch.Tensor
         Floating-point logits of any shape ``(*)``.
-    beta : float
-        Inverse temperature :math:`\\beta \\ge 0`.
     dim : int
-        Dimension of the classes.
+        Dimension of the classes (second positional argument, as in torch).
+    beta : float, keyword-only
+        Finite inverse temperature :math:`\\beta \\ge 0`.
 
     Returns
     -------
@@ -162,9 +196,11 @@ def log_softmax(input: torch.Tensor, beta: float = 1.0, dim: int = -1) -> torch.
     >>> from dlbook.functional import log_softmax
     >>> log_softmax(torch.tensor([0.0, 1e4]))
     tensor([-10000.,      0.])
+
+    Double backward: yes.
     """
     check_floating("log_softmax", "input", input)
-    beta = check_real("log_softmax", "beta", beta, low=0.0)
+    beta = check_real("log_softmax", "beta", beta, low=0.0, high=math.inf, high_open=True)
     dim = check_dim("log_softmax", "input", input, dim)
     return LogSoftmaxFunction.apply(input, beta, dim)
 
@@ -179,7 +215,9 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, reduction: str = "m
     target : torch.Tensor
         Either class indices, an integer tensor of shape ``(N,)`` with values
         in ``[0, C)``, or class probabilities, a floating tensor of shape
-        ``(N, C)`` whose rows sum to one.
+        ``(N, C)`` whose rows sum to one; a probability target may require a
+        gradient, which is :math:`-\\log \\hat y` per example (divided by ``N``
+        for ``"mean"``), as in torch.
     reduction : {"mean", "sum", "none"}
         How the ``N`` per-example losses are combined.
 
@@ -188,7 +226,13 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, reduction: str = "m
     torch.Tensor
         :math:`-\\sum_c y_c \\log \\hat y_c` per example, reduced. The gradient
         with respect to the logits is :math:`\\hat y - y` per example
-        (divided by ``N`` for ``"mean"``).
+        (divided by ``N`` for ``"mean"``). A class with target 0 adds 0
+        to the loss even if its logit is :math:`-\\infty` (a masked class).
+
+    Notes
+    -----
+    Double backward: yes. The backward pass is built from differentiable
+    operations on the saved logits and targets.
 
     Examples
     --------

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from dlbook._checks import check_floating, check_ndim
+from dlbook._checks import check_floating, check_ndim, check_same_dtype
 from dlbook.manifold.affinities import squared_distances
 
 __all__ = [
@@ -33,14 +33,21 @@ __all__ = [
 ]
 
 
-def _check_PY(fn: str, P: torch.Tensor, Y: torch.Tensor) -> None:
+def _check_PY(fn: str, P: torch.Tensor, Y: torch.Tensor, symmetric: bool = False) -> None:
     check_floating(fn, "P", P)
     check_floating(fn, "Y", Y)
     check_ndim(fn, "Y", Y, 2, "(N, d)")
+    check_same_dtype(fn, "P", P, "Y", Y)
     n = Y.shape[0]
     if tuple(P.shape) != (n, n):
         raise ValueError(
             f"{fn}: argument 'P' must have shape (N, N) = ({n}, {n}), got {tuple(P.shape)}"
+        )
+    if symmetric and not torch.allclose(P, P.T, rtol=1e-5, atol=1e-12):
+        gap = float((P - P.T).abs().max())
+        raise ValueError(
+            f"{fn}: argument 'P' must be symmetric (p_ij = p_ji), but max |P - P.T| = {gap:.3g}; "
+            f"symmetrize it, e.g. (P + P.T) / (2 N) from conditional affinities"
         )
 
 
@@ -139,7 +146,7 @@ def tsne_gradient(P: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     >>> bool(torch.allclose(tsne_gradient(P, Y.detach()), Y.grad, rtol=0, atol=1e-12))
     True
     """
-    _check_PY("tsne_gradient", P, Y)
+    _check_PY("tsne_gradient", P, Y, symmetric=True)
     W = (1.0 + squared_distances(Y)).reciprocal_()
     W.fill_diagonal_(0.0)
     M = P - W / W.sum()

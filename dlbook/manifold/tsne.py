@@ -225,6 +225,12 @@ class TSNE:
                     f"TSNE: init must have shape (N, n_components) = ({n}, {d}), "
                     f"got {tuple(Y.shape)}"
                 )
+            if not torch.isfinite(Y).all():
+                bad = int((~torch.isfinite(Y)).any(1).sum())
+                raise ValueError(
+                    f"TSNE: init must hold finite numbers, but {bad} of its {n} rows hold "
+                    f"NaN or inf"
+                )
             return Y
         raise ValueError(
             f"TSNE: init must be 'pca', 'random' or an (N, {d}) array, got {self.init!r}"

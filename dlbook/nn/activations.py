@@ -38,9 +38,19 @@ class ReLU(torch.nn.Module):
 
 
 class Softmax(torch.nn.Module):
-    """:func:`dlbook.functional.softmax` along ``dim`` with inverse temperature ``beta``."""
+    """:func:`dlbook.functional.softmax` along ``dim`` with inverse temperature ``beta``.
 
-    def __init__(self, beta: float = 1.0, dim: int = -1):
+    As :class:`torch.nn.Softmax`, the first argument is ``dim``; ``beta`` is keyword-only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> Softmax(0)(torch.tensor([[0.0], [0.0]]))
+    tensor([[0.5000],
+            [0.5000]])
+    """
+
+    def __init__(self, dim: int = -1, *, beta: float = 1.0):
         super().__init__()
         self.beta, self.dim = beta, dim
 
@@ -48,4 +58,4 @@ class Softmax(torch.nn.Module):
         return F.softmax(input, beta=self.beta, dim=self.dim)
 
     def extra_repr(self) -> str:
-        return f"beta={self.beta}, dim={self.dim}"
+        return f"dim={self.dim}, beta={self.beta}"

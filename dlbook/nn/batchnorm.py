@@ -57,6 +57,12 @@ class _BatchNorm(torch.nn.Module):
                 f"{type(self).__name__}: expected input of shape {self._layout}, "
                 f"got shape {tuple(input.shape)}"
             )
+        if input.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}: the layer was built with num_features="
+                f"{self.num_features}, but 'input' of shape {tuple(input.shape)} has "
+                f"{input.shape[1]} channels (dimension 1)"
+            )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)

@@ -7,6 +7,7 @@ import math
 import torch
 
 from dlbook import functional as F
+from dlbook._checks import check_groups
 from dlbook.functional.conv import _pair
 
 __all__ = [
@@ -51,6 +52,7 @@ class Conv2d(torch.nn.Module):
         dtype=None,
     ):
         super().__init__()
+        groups = check_groups("Conv2d", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must both "

@@ -139,6 +139,13 @@ class ProximalGradient(torch.optim.Optimizer):
     accelerated : bool
         FISTA instead of ISTA.
 
+    Notes
+    -----
+    :meth:`state_dict` leaves out each group's ``prox`` (a function, which
+    :func:`torch.save` with ``weights_only`` loading cannot hold), and
+    :meth:`load_state_dict` keeps the ``prox`` of this optimizer's groups; so
+    a checkpoint saves and loads with ``torch.load(..., weights_only=True)``.
+
     Examples
     --------
     Minimise :math:`\tfrac12 (x - 3)^2 + |x|`, whose minimiser is :math:`x = 2`:
@@ -159,6 +166,20 @@ class ProximalGradient(torch.optim.Optimizer):
                 f"got {type(prox).__name__}"
             )
         super().__init__(params, dict(lr=lr, prox=prox, accelerated=bool(accelerated)))
+
+    def state_dict(self):
+        """The optimizer state as :meth:`torch.optim.Optimizer.state_dict`, without the ``prox``."""
+        state = super().state_dict()
+        for group in state["param_groups"]:
+            group.pop("prox", None)
+        return state
+
+    def load_state_dict(self, state_dict) -> None:
+        """Load a :meth:`state_dict`; each group keeps its current ``prox``."""
+        proxes = [group["prox"] for group in self.param_groups]
+        super().load_state_dict(state_dict)
+        for group, prox in zip(self.param_groups, proxes):
+            group["prox"] = prox
 
     @torch.no_grad()
     def step(self, closure=None):

@@ -1,0 +1,829 @@
+"""Torch parity over edge cases: one table entry per public function of ``dlbook.functional``.
+
+In the spirit of PyTorch's OpInfo, ``REGISTRY`` maps every name in
+``dlbook.functional.__all__`` to an :class:`Entry`: the dlbook function,
+its ``torch.nn.functional`` reference with the same call signature, and a
+generator of sample inputs that covers the edge cases (batch 0 and 1,
+non-contiguous and channels_last inputs, negative dims, ±inf, NaN and
+±1e30 entries, all-zero and all-equal windows, the smallest legal sizes).
+For every sample the tests check
+
+* forward values (NaN-aware: NaN where torch has NaN, and nowhere else),
+  and any tensor argument changed in place (running statistics);
+* the gradient of every tensor argument that requires one, for the same
+  random upstream gradient;
+* second derivatives: ``gradgradcheck`` on ``Entry.gradgrad`` samples, or,
+  for ``double_backward="once_differentiable"``, that a double backward
+  raises torch's clear error;
+* that each invalid argument in ``Entry.invalid`` raises a ``ValueError``
+  or ``TypeError`` (``IndexError`` for an out-of-range ``dim``, as torch)
+  whose message names the argument.
+
+``test_every_public_function_has_an_entry`` fails when a name in
+``dlbook.functional.__all__`` has no entry, so a Function added later must
+join the table.
+
+How to add a Function
+---------------------
+1. Write ``_name_samples(dtype) -> list[Sample]`` (it runs for float64 and
+   float32). Build each input with :func:`rand` (and :func:`noncontig`,
+   :func:`channels_last`, :func:`specials`, :func:`empty_batch`) in
+   ``dtype``; mark the tensors whose gradient is compared with
+   ``.requires_grad_()`` (integer inputs, such as indices, simply are not
+   marked). ``Sample(args, kwargs, name)``: the call is
+   ``fn(*args, **kwargs)`` for both implementations (each gets its own clones
+   of the tensors and generators). Cover the bullet list above that applies;
+   ``test_every_entry_covers_the_edge_cases`` requires a sample whose name
+   contains ``batch0`` and one whose name contains ``specials``.
+2. Add ``"name": Entry(ours=F.name, ref=<torch reference>, samples=...,
+   gradgrad=<few small float64 samples away from kinks>,
+   invalid=[Invalid(call, "argument"), ...])`` to ``REGISTRY``. A
+   reference whose signature differs from torch's is a small lambda. Set
+   ``double_backward="once_differentiable"`` if the backward is decorated
+   so, and list deliberate deviations from torch in ``known`` (sample name
+   to reason), which skips the value comparison of that sample only.
+3. Keep shapes tiny: the whole module must run in a few seconds per entry.
+
+For a recurrent cell such as ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih,
+b_hh)`` the reference is ``torch._VF.lstm_cell`` or a few lines of torch
+operations; the samples are the state and weight tensors with batch 0 and
+1, a non-contiguous input, 1e30 and NaN entries, and hidden size 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import dlbook.functional as F
+
+DT = torch.float64
+INF, NAN = math.inf, math.nan
+
+
+# -- sample inputs -------------------------------------------------------------------
+
+def rand(*shape, seed=0, dtype=DT, scale=1.0, low=None):
+    """Seeded normal entries (``low``: uniform in ``[low, low + scale)`` instead)."""
+    g = torch.Generator().manual_seed(seed)
+    if low is not None:
+        return low + scale * torch.rand(shape, generator=g, dtype=dtype)
+    return scale * torch.randn(shape, generator=g, dtype=dtype)
+
+
+def noncontig(x):
+    """The same values in a non-contiguous tensor (every other element of a wider buffer)."""
+    out = torch.stack([x, torch.full_like(x, 7.0)], dim=-1)[..., 0]
+    assert x.numel() <= 1 or not out.is_contiguous()
+    return out
+
+
+def channels_last(x):
+    """The same values stored channels_last (``(N, H, W, C)`` in memory)."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def specials(x, values=(INF, -INF, NAN, 1e30, -1e30), start=0):
+    """A copy with ``values`` written at the flat positions ``start, start + 1, ...``."""
+    x = x.clone()
+    flat = x.view(-1)
+    for i, v in enumerate(values):
+        flat[(start + i) % flat.numel()] = v
+    return x
+
+
+def empty_batch(*shape, dtype=DT):
+    return torch.zeros(0, *shape, dtype=dtype)
+
+
+@dataclass
+class Sample:
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass
+class Invalid:
+    """``call(fn)`` must raise a ValueError or TypeError whose message names ``argument``."""
+
+    call: Callable
+    argument: str
+    error: tuple = (ValueError, TypeError)
+
+
+@dataclass
+class Entry:
+    ours: Callable
+    ref: Callable
+    samples: Callable  # dtype -> list[Sample]
+    gradgrad: Callable = lambda: []  # -> list[Sample], float64, finite, away from kinks
+    invalid: list = field(default_factory=list)
+    double_backward: str = "yes"  # or "once_differentiable"
+    differentiable: bool = True
+    known: dict = field(default_factory=dict)  # sample name -> why we differ from torch
+    rtol: float = 1e-7
+    atol: float = 1e-10
+
+
+# -- element-wise functions ------------------------------------------------------------
+
+def _elementwise_samples(dtype):
+    x = rand(2, 3, 4, seed=1, dtype=dtype, scale=3.0)
+    return [
+        Sample((x.clone().requires_grad_(),), name="3d"),
+        Sample((rand(seed=2, dtype=dtype).requires_grad_(),), name="0d"),
+        Sample((rand(1, seed=3, dtype=dtype).requires_grad_(),), name="one"),
+        Sample((torch.zeros(0, 3, dtype=dtype).requires_grad_(),), name="batch0"),
+        Sample((noncontig(x).requires_grad_(),), name="noncontig"),
+        Sample((x.transpose(0, 2).requires_grad_(),), name="transposed"),
+        Sample((specials(x).requires_grad_(),), name="specials"),
+        Sample((torch.tensor([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype).requires_grad_(),),
+               name="saturated"),
+        Sample((torch.zeros(2, 2, dtype=dtype).requires_grad_(),), name="zeros"),
+    ]
+
+
+def _elementwise_gradgrad():
+    x = rand(2, 3, seed=4)
+    return [Sample(((x + 0.2 * torch.sign(x)).requires_grad_(),), name="away-from-0")]
+
+
+def _elementwise_invalid(fn):
+    return [
+        Invalid(lambda: fn([1.0, 2.0]), "input"),
+        Invalid(lambda: fn(torch.zeros(3, dtype=torch.long)), "input"),
+    ]
+
+
+def _dropout_ref(input, p=0.5, training=True, inverted=True, generator=None):
+    """The definition with the same mask: keep where ``rand < 1 - p``, as dlbook draws it."""
+    q = 1.0 - p
+    if not training:
+        return input if inverted else input * q
+    keep = (torch.rand(input.shape, generator=generator) < q).to(input.dtype)
+    return input * keep / q if inverted else input * keep
+
+
+def _dropout_samples(dtype):
+    out = []
+    for s in _elementwise_samples(dtype):
+        (x,) = s.args
+        out.append(Sample((x, 0.3), dict(generator=torch.Generator().manual_seed(5)),
+                          name=s.name))
+    x = rand(3, 4, seed=6, dtype=dtype)
+    out += [
+        Sample((x.clone().requires_grad_(), 0.0), name="p0"),
+        Sample((x.clone().requires_grad_(), 0.5, False), name="eval"),
+        Sample((x.clone().requires_grad_(), 0.5, False, False), name="eval-standard"),
+        Sample((x.clone().requires_grad_(), 0.25, True, False),
+               dict(generator=torch.Generator().manual_seed(7)), name="standard"),
+    ]
+    return out
+
+
+def _dropout_invalid():
+    x = torch.zeros(3)
+    return [
+        Invalid(lambda: F.dropout(x, 1.0), "p"),
+        Invalid(lambda: F.dropout(x, -0.1), "p"),
+        Invalid(lambda: F.dropout(x, NAN), "p"),
+        Invalid(lambda: F.dropout(x, "0.5"), "p"),
+        *_elementwise_invalid(F.dropout),
+    ]
+
+
+# -- softmax family ----------------------------------------------------------------------
+
+def _softmax_ref(fn):
+    def ref(input, dim=-1, *, beta=1.0):
+        return fn(beta * input, dim)
+
+    return ref
+
+
+def _softmax_samples(dtype):
+    x = rand(2, 3, 4, seed=10, dtype=dtype, scale=3.0)
+    masked = x.clone()
+    masked[0, 1, :2] = -INF
+    masked[1, 2, :] = -INF  # a row of -inf: NaN, as in torch
+    rows = torch.tensor([[INF, 0.0, 1.0], [NAN, 0.0, 1.0], [1e30, -1e30, 0.0],
+                         [1.0, 1.0, 1.0]], dtype=dtype)
+    out = [Sample((x.clone().requires_grad_(), d), name=f"dim{d}") for d in (0, 1, 2, -1, -2, -3)]
+    out += [
+        Sample((x.clone().requires_grad_(), 1), dict(beta=b), name=f"beta{b}")
+        for b in (0.0, 0.5, 3.0)
+    ]
+    out += [
+        Sample((rand(seed=11, dtype=dtype).requires_grad_(),), name="0d"),
+        Sample((rand(1, 5, seed=12, dtype=dtype).requires_grad_(), 0), name="one-class"),
+        Sample((torch.zeros(0, 4, dtype=dtype).requires_grad_(), -1), name="batch0"),
+        Sample((torch.zeros(2, 0, dtype=dtype).requires_grad_(), 1), name="empty-dim"),
+        Sample((noncontig(x).requires_grad_(), 1), name="noncontig"),
+        Sample((x.permute(2, 0, 1).requires_grad_(), -1), name="permuted"),
+        Sample((masked.requires_grad_(), -1), name="minus-inf"),
+        Sample((rows.clone().requires_grad_(), 1), name="specials"),
+        Sample((rows.clone().requires_grad_(), 0), name="specials-dim0"),
+        Sample((torch.full((2, 3), 1e30, dtype=dtype).requires_grad_(), 1), name="huge-equal"),
+    ]
+    return out
+
+
+def _softmax_gradgrad():
+    return [Sample((rand(2, 3, seed=13).requires_grad_(), d), dict(beta=b), name=f"{d}-{b}")
+            for d, b in ((1, 1.0), (0, 2.5))]
+
+
+def _softmax_invalid(fn):
+    x = torch.zeros(2, 3)
+    return [
+        Invalid(lambda: fn(x, 2), "dim", (IndexError,)),
+        Invalid(lambda: fn(x, -3), "dim", (IndexError,)),
+        Invalid(lambda: fn(x, 1.0), "dim"),
+        Invalid(lambda: fn(x, beta=-1.0), "beta"),
+        Invalid(lambda: fn(x, beta=INF), "beta"),
+        Invalid(lambda: fn(x, beta=NAN), "beta"),
+        *_elementwise_invalid(fn),
+    ]
+
+
+def _ce_ref(input, target, reduction="mean"):
+    # dlbook also takes int32 (and smaller) class indices; torch wants int64
+    if not target.is_floating_point():
+        target = target.long()
+    return TF.cross_entropy(input, target, reduction=reduction)
+
+
+def _ce_samples(dtype):
+    x = rand(4, 3, seed=20, dtype=dtype, scale=2.0)
+    y = torch.tensor([0, 2, 1, 1])
+    prob = torch.softmax(rand(4, 3, seed=21, dtype=dtype), 1)
+    out = []
+    for red in ("mean", "sum", "none"):
+        out += [
+            Sample((x.clone().requires_grad_(), y, red), name=f"index-{red}"),
+            Sample((x.clone().requires_grad_(), prob.clone().requires_grad_(), red),
+                   name=f"prob-{red}"),
+            Sample((torch.zeros(0, 3, dtype=dtype).requires_grad_(),
+                    torch.zeros(0, dtype=torch.long), red), name=f"batch0-{red}"),
+        ]
+    masked = x.clone()
+    masked[0, 1] = -INF
+    masked[2, 0] = -INF
+    out += [
+        Sample((x[:1].clone().requires_grad_(), y[:1]), name="batch1"),
+        Sample((rand(3, 1, seed=22, dtype=dtype).requires_grad_(), torch.zeros(3, dtype=torch.long)),
+               name="one-class"),
+        Sample((noncontig(x).requires_grad_(), y), name="noncontig"),
+        Sample((x.T.contiguous().T.requires_grad_(), y), name="transposed"),
+        Sample((x.clone().requires_grad_(), y.int()), name="int32-target"),
+        Sample((masked.clone().requires_grad_(), y, "none"), name="masked"),
+        Sample((masked.clone().requires_grad_(),
+                torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5]],
+                             dtype=dtype), "none"), name="masked-prob"),
+        Sample((torch.tensor([[1e30, 0.0, -1e30], [NAN, 0.0, 1.0], [INF, 0.0, 0.0],
+                              [1e4, -1e4, 0.0]], dtype=dtype).requires_grad_(), y, "none"),
+               name="specials"),
+        Sample((x.clone().requires_grad_(), (prob * 3).requires_grad_(), "none"),
+               name="unnormalised-prob"),
+    ]
+    return out
+
+
+def _ce_gradgrad():
+    x = rand(3, 4, seed=23).requires_grad_()
+    prob = torch.softmax(rand(3, 4, seed=24), 1).requires_grad_()
+    return [Sample((x, torch.tensor([0, 3, 1]), r), name=r) for r in ("mean", "none")] + [
+        Sample((x, prob, "sum"), name="prob")
+    ]
+
+
+def _ce_invalid():
+    x = torch.zeros(2, 3)
+    return [
+        Invalid(lambda: F.cross_entropy(x, torch.tensor([0, 3])), "target"),
+        Invalid(lambda: F.cross_entropy(x, torch.tensor([0, -1])), "target"),
+        Invalid(lambda: F.cross_entropy(x, torch.tensor([0, 1, 2])), "target"),
+        Invalid(lambda: F.cross_entropy(x, torch.zeros(2, 4)), "target"),
+        Invalid(lambda: F.cross_entropy(x, torch.tensor([True, False])), "target"),
+        Invalid(lambda: F.cross_entropy(x, [0, 1]), "target"),
+        Invalid(lambda: F.cross_entropy(x, torch.tensor([0, 1]), "avg"), "reduction"),
+        Invalid(lambda: F.cross_entropy(torch.zeros(3), torch.tensor([0])), "input"),
+        Invalid(lambda: F.cross_entropy(torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1])),
+                "input"),
+    ]
+
+
+# -- batch normalization -----------------------------------------------------------
+
+def _bn_samples(dtype):
+    out = []
+    for name, shape in (("2d", (5, 3)), ("3d", (4, 3, 2)), ("4d", (2, 3, 2, 3))):
+        x = rand(*shape, seed=30, dtype=dtype, scale=2.0) + 1.0
+        w = rand(3, seed=31, dtype=dtype).requires_grad_()
+        b = rand(3, seed=32, dtype=dtype).requires_grad_()
+        rm, rv = rand(3, seed=33, dtype=dtype), rand(3, seed=34, dtype=dtype, low=0.5)
+        for training in (True, False):
+            mode = "train" if training else "eval"
+            out.append(Sample((x.clone().requires_grad_(), rm.clone(), rv.clone(), w, b, training,
+                               0.1, 1e-5), name=f"{name}-{mode}"))
+        out.append(Sample((x.clone().requires_grad_(), None, None, None, None, True),
+                          name=f"{name}-no-affine"))
+    x4 = rand(2, 3, 2, 3, seed=35, dtype=dtype)
+    rm, rv = torch.zeros(3, dtype=dtype), torch.ones(3, dtype=dtype)
+    w = rand(3, seed=36, dtype=dtype).requires_grad_()
+    out += [
+        Sample((channels_last(x4).requires_grad_(), rm.clone(), rv.clone(), w, None, True),
+               name="channels_last"),
+        Sample((noncontig(x4).requires_grad_(), rm.clone(), rv.clone(), None, w, True),
+               name="noncontig"),
+        Sample((empty_batch(3, 2, 2, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None, True),
+               name="batch0-train"),
+        Sample((empty_batch(3, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None, False),
+               name="batch0-eval"),
+        Sample((rand(1, 3, 2, 2, seed=37, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(),
+                w, None, True), name="batch1-train"),
+        Sample((rand(2, 3, seed=38, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None,
+                True), name="two-values"),
+        Sample((torch.ones(4, 3, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None,
+                True), name="constant"),
+        Sample((torch.ones(4, 3, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None,
+                True, 0.1, 0.0), name="constant-eps0"),
+        Sample((specials(rand(4, 3, seed=39, dtype=dtype), (INF, NAN, 1e30)).requires_grad_(),
+                rm.clone(), rv.clone(), w, None, True), name="specials-train"),
+        Sample((specials(rand(4, 3, seed=39, dtype=dtype)).requires_grad_(), rm.clone(),
+                rv.clone(), w, None, False), name="specials-eval"),
+        Sample((rand(4, 3, seed=40, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None,
+                True, 0.0), name="momentum0"),
+        Sample((rand(4, 3, seed=40, dtype=dtype).requires_grad_(), rm.clone(), rv.clone(), w, None,
+                True, 1.0), name="momentum1"),
+    ]
+    return out
+
+
+def _bn_gradgrad():
+    x = rand(4, 3, 2, seed=41).requires_grad_()
+    w = (rand(3, seed=42) + 2).requires_grad_()
+    b = rand(3, seed=43).requires_grad_()
+    rm, rv = rand(3, seed=44), rand(3, seed=45, low=0.5)
+    return [
+        Sample((x, None, None, w, b, True), name="train"),
+        Sample((x, None, None, None, None, True), name="train-no-affine"),
+        Sample((x, rm, rv, w, b, False), name="eval"),
+    ]
+
+
+def _bn_invalid():
+    x = torch.zeros(4, 3)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    return [
+        Invalid(lambda: F.batch_norm(torch.zeros(3), rm, rv), "input"),
+        Invalid(lambda: F.batch_norm(x.long(), rm, rv), "input"),
+        Invalid(lambda: F.batch_norm(x, torch.zeros(4), rv), "running_mean"),
+        Invalid(lambda: F.batch_norm(x, rm, torch.ones(2)), "running_var"),
+        Invalid(lambda: F.batch_norm(x, rm, rv, torch.ones(4)), "weight"),
+        Invalid(lambda: F.batch_norm(x, rm, rv, None, torch.ones(1)), "bias"),
+        Invalid(lambda: F.batch_norm(x, rm, rv, training=True, momentum=1.5), "momentum"),
+        Invalid(lambda: F.batch_norm(x, rm, rv, eps=-1.0), "eps"),
+        Invalid(lambda: F.batch_norm(x, None, None), "running_mean"),
+        Invalid(lambda: F.batch_norm(torch.zeros(1, 3), rm, rv, training=True), "input"),
+    ]
+
+
+# -- convolution ------------------------------------------------------------------------------
+
+def _conv_samples(dtype):
+    x = rand(2, 4, 5, 6, seed=50, dtype=dtype)
+    w = rand(6, 2, 3, 2, seed=51, dtype=dtype).requires_grad_()
+    b = rand(6, seed=52, dtype=dtype).requires_grad_()
+    w4 = rand(3, 4, 2, 2, seed=53, dtype=dtype).requires_grad_()
+    big = rand(2, 4, 9, 9, seed=54, dtype=dtype)
+    out = [
+        Sample((x.clone().requires_grad_(), w, b, 1, 0, 1, 2), name="groups2"),
+        Sample((x.clone().requires_grad_(), w4, None, 2, 1, 1), name="stride2-pad1"),
+        Sample((x.clone().requires_grad_(), w4, None, (1, 2), (1, 0), (2, 1)), name="pairs"),
+        Sample((big.clone().requires_grad_(), w4, b[:3]), name="many-positions"),
+        Sample((empty_batch(4, 3, 3, dtype=dtype).requires_grad_(), w4), name="batch0-few-positions"),
+        Sample((empty_batch(4, 5, 6, dtype=dtype).requires_grad_(), w4), name="batch0-20-positions"),
+        Sample((empty_batch(4, 9, 9, dtype=dtype).requires_grad_(), w4, b[:3]), name="batch0-many-positions"),
+        Sample((x[:1].clone().requires_grad_(), w4), name="batch1"),
+        Sample((channels_last(x).requires_grad_(), channels_last(w4.detach()).requires_grad_()),
+               name="channels_last"),
+        Sample((noncontig(x).requires_grad_(), noncontig(w4.detach()).requires_grad_()),
+               name="noncontig"),
+        Sample((rand(1, 1, 2, 3, seed=55, dtype=dtype).requires_grad_(),
+                rand(1, 1, 2, 3, seed=56, dtype=dtype).requires_grad_()), name="kernel-is-input"),
+        Sample((rand(1, 1, 1, 1, seed=57, dtype=dtype).requires_grad_(),
+                rand(2, 1, 1, 1, seed=58, dtype=dtype).requires_grad_()), name="1x1"),
+        Sample((rand(1, 1, 1, 1, seed=57, dtype=dtype).requires_grad_(),
+                rand(1, 1, 3, 3, seed=58, dtype=dtype).requires_grad_(), None, 1, 1), name="pad-only"),
+        Sample((x.clone().requires_grad_(), rand(4, 1, 2, 2, seed=59, dtype=dtype).requires_grad_(),
+                None, 1, 0, 1, 4), name="depthwise"),
+        Sample((specials(x, (INF, NAN, 1e30, -1e30), start=7).requires_grad_(), w4), name="specials"),
+        Sample((torch.zeros_like(x).requires_grad_(), w4), name="zeros"),
+    ]
+    return out
+
+
+def _conv_gradgrad():
+    x = rand(2, 2, 4, 4, seed=60).requires_grad_()
+    w = rand(4, 1, 2, 2, seed=61).requires_grad_()
+    b = rand(4, seed=62).requires_grad_()
+    x2 = rand(1, 2, 7, 6, seed=63).requires_grad_()
+    w2 = rand(2, 2, 2, 3, seed=64).requires_grad_()
+    return [Sample((x, w, b, 1, 1, 1, 2), name="few-positions"),
+            Sample((x2, w2, None, (2, 1), 1, (1, 2)), name="many-positions")]
+
+
+def _conv_invalid():
+    x, w = torch.zeros(1, 2, 5, 5), torch.zeros(3, 2, 2, 2)
+    return [
+        Invalid(lambda: F.conv2d(torch.zeros(2, 5, 5), w), "input"),
+        Invalid(lambda: F.conv2d(x.long(), w), "input"),
+        Invalid(lambda: F.conv2d(x, torch.zeros(3, 2, 2)), "weight"),
+        Invalid(lambda: F.conv2d(x, w.double()), "weight"),
+        Invalid(lambda: F.conv2d(x, torch.zeros(3, 2, 0, 0)), "weight"),
+        Invalid(lambda: F.conv2d(x, torch.zeros(3, 2, 6, 6)), "input"),
+        Invalid(lambda: F.conv2d(x, w, torch.zeros(2)), "bias"),
+        Invalid(lambda: F.conv2d(x, w, torch.zeros(3).double()), "bias"),
+        Invalid(lambda: F.conv2d(x, w, stride=0), "stride"),
+        Invalid(lambda: F.conv2d(x, w, stride=1.0), "stride"),
+        Invalid(lambda: F.conv2d(x, w, stride=(1, 1, 1)), "stride"),
+        Invalid(lambda: F.conv2d(x, w, padding=-1), "padding"),
+        Invalid(lambda: F.conv2d(x, w, dilation=0), "dilation"),
+        Invalid(lambda: F.conv2d(x, w, groups=0), "groups"),
+        Invalid(lambda: F.conv2d(x, w, groups=2), "groups"),
+        Invalid(lambda: F.conv2d(x, torch.zeros(3, 1, 2, 2)), "weight"),
+    ]
+
+
+def _conv_output_size_ref(n, k, stride=1, padding=0, dilation=1):
+    x, w = torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1)
+    return TF.conv2d(x, w, stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)).shape[2]
+
+
+def _conv_output_size_samples(dtype):
+    cases = [(1, 1), (5, 5), (28, 5), (7, 3, 2, 1), (10, 3, 1, 0, 2), (4, 3, 3, 1, 2), (1, 3, 1, 1)]
+    return [Sample(c, name="-".join(map(str, c))) for c in cases]
+
+
+# -- pooling -----------------------------------------------------------------------------
+
+def _pool_inputs(dtype):
+    """Shared pooling inputs (name, tensor), each (N, C, H, W)."""
+    x = rand(2, 3, 5, 6, seed=70, dtype=dtype)
+    windows = torch.tensor([[[[0.0, 0.0, 1.0, 2.0, 5.0],
+                              [0.0, 0.0, 3.0, 4.0, 5.0],
+                              [2.0, 2.0, 2.0, 2.0, 5.0],
+                              [2.0, 2.0, 2.0, 2.0, 5.0]]]], dtype=dtype)
+    return [
+        ("random", x),
+        ("batch1", x[:1].clone()),
+        ("batch0", empty_batch(3, 5, 6, dtype=dtype)),
+        ("channels_last", channels_last(x)),
+        ("noncontig", noncontig(x)),
+        ("windows", windows),  # an all-zero and an all-equal window
+        # ±1e30 apart, not in one window: 1e30 + a - 1e30 depends on the order of the sum
+        ("specials", specials(specials(specials(x, (INF, -INF, NAN), start=3), (1e30,), start=20),
+                              (-1e30,), start=45)),
+        ("minus-inf-corner", specials(rand(1, 1, 4, 4, seed=71, dtype=dtype), (-INF,))),
+        ("all-minus-inf", torch.full((1, 1, 3, 3), -INF, dtype=dtype)),
+        ("smallest", rand(1, 1, 1, 1, seed=72, dtype=dtype)),
+    ]
+
+
+def _max_pool_samples(dtype):
+    out = []
+    for name, x in _pool_inputs(dtype):
+        for conf, args in (("k2", (2,)), ("k3s1p1", (3, 1, 1)), ("k2s1d2-ceil", (2, 1, 0, 2, True)),
+                           ("k2s2p1-ceil-idx", (2, 2, 1, 1, True, True))):
+            if x.shape[2] < 3 and conf != "k2s2p1-ceil-idx":
+                continue
+            out.append(Sample((x.clone().requires_grad_(), *args), name=f"{name}-{conf}"))
+    out.append(Sample((rand(1, 2, 3, 5, seed=73, dtype=dtype).requires_grad_(), (3, 2), None,
+                       (1, 0), 1, False, True), name="rect-idx"))
+    return out
+
+
+def _max_pool_gradgrad():
+    x = (torch.randperm(20, generator=torch.Generator().manual_seed(74)).to(DT) / 10)
+    return [Sample((x.reshape(1, 1, 4, 5).requires_grad_(), 3, 2, 1), name="distinct")]
+
+
+def _pool_geometry_invalid(fn, extra=()):
+    x = torch.zeros(1, 1, 4, 4)
+    return [
+        Invalid(lambda: fn(torch.zeros(1, 4, 4), 2), "input"),
+        Invalid(lambda: fn(x.long(), 2), "input"),
+        Invalid(lambda: fn(x, 2.0), "kernel_size"),
+        Invalid(lambda: fn(x, 0), "kernel_size"),
+        Invalid(lambda: fn(x, (2, 2, 2)), "kernel_size"),
+        Invalid(lambda: fn(x, 2, 0), "stride"),
+        Invalid(lambda: fn(x, 2, 1.5), "stride"),
+        Invalid(lambda: fn(x, 5), "kernel_size"),
+        *extra,
+    ]
+
+
+def _avg_pool_samples(dtype):
+    out = []
+    for name, x in _pool_inputs(dtype):
+        confs = [("k2", (2,)), ("k3s2p1", (3, 2, 1)), ("k3s2p1-nopad", (3, 2, 1, False, False)),
+                 ("k2s2p1-ceil", (2, 2, 1, True)), ("k2s2p1-ceil-nopad", (2, 2, 1, True, False)),
+                 ("k2-div3", (2, None, 0, False, True, 3)), ("k1", (1,))]
+        for conf, args in confs:
+            if x.shape[2] < 3 and conf not in ("k2s2p1-ceil", "k1", "k2s2p1-ceil-nopad"):
+                continue
+            out.append(Sample((x.clone().requires_grad_(), *args), name=f"{name}-{conf}"))
+    return out
+
+
+def _avg_pool_gradgrad():
+    x = rand(1, 2, 5, 5, seed=75).requires_grad_()
+    return [Sample((x, 3, 2, 1, True, False), name="ceil-nopad")]
+
+
+def _lp_pool_samples(dtype):
+    out = []
+    for name, x in _pool_inputs(dtype):
+        if name == "all-minus-inf":
+            continue
+        pos = x.abs() if name != "specials" else x
+        for p in (1.0, 2.0, 3.0, 0.5):
+            for conf, args in (("k2", (2,)), ("k3s2-ceil", (3, 2, True)), ("k1", (1,))):
+                if x.shape[2] < 3 and conf != "k1":
+                    continue
+                out.append(Sample((pos.clone().requires_grad_(), p, *args), name=f"{name}-p{p}-{conf}"))
+    # a negative input with an even power
+    out.append(Sample((rand(1, 1, 4, 4, seed=76, dtype=dtype).requires_grad_(), 2.0, 2), name="signed-p2"))
+    return out
+
+
+def _lp_pool_gradgrad():
+    x = (rand(1, 2, 4, 5, seed=77).abs() + 0.5).requires_grad_()
+    return [Sample((x, p, 2, None, True), name=f"p{p}") for p in (1.0, 2.0, 3.5)]
+
+
+def _adaptive_samples(dtype):
+    out = []
+    for name, x in _pool_inputs(dtype):
+        for size in (1, (2, 3), (3, None), (4, 4), 7):
+            out.append(Sample((x.clone().requires_grad_(), size), name=f"{name}-{size}"))
+    return out
+
+
+def _adaptive_max_samples(dtype):
+    out = _adaptive_samples(dtype)
+    x = rand(2, 3, 5, 6, seed=78, dtype=dtype)
+    out += [Sample((x.clone().requires_grad_(), s, True), name=f"idx-{s}") for s in ((2, 3), (5, 4))]
+    return out
+
+
+def _adaptive_gradgrad():
+    x = (torch.randperm(30, generator=torch.Generator().manual_seed(79)).to(DT) / 10)
+    return [Sample((x.reshape(1, 1, 5, 6).requires_grad_(), (2, 4)), name="uneven"),
+            Sample((x.reshape(1, 1, 5, 6).requires_grad_(), (5, 3)), name="even")]
+
+
+def _adaptive_invalid(fn):
+    x = torch.zeros(1, 1, 4, 4)
+    return [
+        Invalid(lambda: fn(torch.zeros(1, 4, 4), 2), "input"),
+        Invalid(lambda: fn(x.long(), 2), "input"),
+        Invalid(lambda: fn(x, 0), "output_size"),
+        Invalid(lambda: fn(x, (1, 2, 3)), "output_size"),
+        Invalid(lambda: fn(x, 2.5), "output_size"),
+        Invalid(lambda: fn(x, (2.5, 3)), "output_size"),
+    ]
+
+
+# -- the table -------------------------------------------------------------------------
+
+REGISTRY: dict[str, Entry] = {
+    "sigmoid": Entry(F.sigmoid, torch.sigmoid, _elementwise_samples, _elementwise_gradgrad,
+                     _elementwise_invalid(F.sigmoid)),
+    "tanh": Entry(F.tanh, torch.tanh, _elementwise_samples, _elementwise_gradgrad,
+                  _elementwise_invalid(F.tanh)),
+    "relu": Entry(F.relu, torch.relu, _elementwise_samples, _elementwise_gradgrad,
+                  _elementwise_invalid(F.relu)),
+    "dropout": Entry(F.dropout, _dropout_ref, _dropout_samples, lambda: [
+        Sample((rand(3, 4, seed=8).requires_grad_(), 0.4),
+               dict(generator=torch.Generator().manual_seed(9)))], _dropout_invalid()),
+    "softmax": Entry(F.softmax, _softmax_ref(TF.softmax), _softmax_samples, _softmax_gradgrad,
+                     _softmax_invalid(F.softmax)),
+    "log_softmax": Entry(F.log_softmax, _softmax_ref(TF.log_softmax), _softmax_samples,
+                         _softmax_gradgrad, _softmax_invalid(F.log_softmax)),
+    "cross_entropy": Entry(
+        F.cross_entropy, _ce_ref, _ce_samples, _ce_gradgrad, _ce_invalid(),
+        known={"masked-prob": "a class with target probability 0 adds 0 to the loss even when "
+               "its logit is -inf (masking); torch multiplies 0 * -inf = NaN for probability "
+               "targets (but not for class indices)"},
+    ),
+    "batch_norm": Entry(
+        F.batch_norm, TF.batch_norm, _bn_samples, _bn_gradgrad, _bn_invalid(),
+        known={"constant-eps0": "dlbook accepts eps=0 in training (its docstring uses it to "
+               "show exact values; a constant channel then gives NaN); torch 2.13 refuses it"},
+    ),
+    "conv2d": Entry(F.conv2d, TF.conv2d, _conv_samples, _conv_gradgrad, _conv_invalid()),
+    "conv_output_size": Entry(F.conv_output_size, _conv_output_size_ref,
+                              _conv_output_size_samples, differentiable=False,
+                              double_backward="not a Function"),
+    "max_pool2d": Entry(F.max_pool2d, TF.max_pool2d, _max_pool_samples, _max_pool_gradgrad,
+                        _pool_geometry_invalid(F.max_pool2d, [
+                            Invalid(lambda: F.max_pool2d(torch.zeros(1, 1, 4, 4), 2, padding=2),
+                                    "padding"),
+                            Invalid(lambda: F.max_pool2d(torch.zeros(1, 1, 4, 4), 2, dilation=0),
+                                    "dilation")])),
+    "avg_pool2d": Entry(F.avg_pool2d, TF.avg_pool2d, _avg_pool_samples, _avg_pool_gradgrad,
+                        _pool_geometry_invalid(F.avg_pool2d, [
+                            Invalid(lambda: F.avg_pool2d(torch.zeros(1, 1, 4, 4), 2,
+                                                         divisor_override=0), "divisor_override"),
+                            Invalid(lambda: F.avg_pool2d(torch.zeros(1, 1, 4, 4), 2, padding=2),
+                                    "padding")])),
+    "lp_pool2d": Entry(
+        F.lp_pool2d, TF.lp_pool2d, _lp_pool_samples, _lp_pool_gradgrad,
+        [Invalid(lambda: F.lp_pool2d(torch.zeros(1, 1, 4, 4), 0.0, 2), "norm_type"),
+         Invalid(lambda: F.lp_pool2d(torch.zeros(1, 1, 4, 4), INF, 2), "norm_type"),
+         Invalid(lambda: F.lp_pool2d(torch.zeros(1, 1, 4, 4), "2", 2), "norm_type"),
+         *_pool_geometry_invalid(lambda x, *a: F.lp_pool2d(x, 2.0, *a))],
+    ),
+    "adaptive_max_pool2d": Entry(F.adaptive_max_pool2d, TF.adaptive_max_pool2d,
+                                 _adaptive_max_samples, _adaptive_gradgrad,
+                                 _adaptive_invalid(F.adaptive_max_pool2d)),
+    "adaptive_avg_pool2d": Entry(F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, _adaptive_samples,
+                                 _adaptive_gradgrad, _adaptive_invalid(F.adaptive_avg_pool2d)),
+}
+
+
+# -- the checks --------------------------------------------------------------------------
+
+def _clone(v):
+    if isinstance(v, torch.Tensor):
+        return v.detach().clone(memory_format=torch.preserve_format).requires_grad_(v.requires_grad)
+    if isinstance(v, torch.Generator):
+        return torch.Generator().set_state(v.get_state())
+    return v
+
+
+def _call(fn, sample):
+    args = [_clone(a) for a in sample.args]
+    kwargs = {k: _clone(v) for k, v in sample.kwargs.items()}
+    return fn(*args, **kwargs), args
+
+
+def _assert_same(ours, ref, tol, what):
+    """NaN-aware comparison: values within ``tol = (rtol, atol)``, NaN exactly where torch has NaN."""
+    if isinstance(ref, (tuple, list)):
+        assert isinstance(ours, (tuple, list)) and len(ours) == len(ref), what
+        for i, (a, b) in enumerate(zip(ours, ref)):
+            _assert_same(a, b, tol, f"{what}[{i}]")
+        return
+    if not isinstance(ref, torch.Tensor):
+        assert ours == ref, f"{what}: {ours!r} != {ref!r}"
+        return
+    torch.testing.assert_close(ours, ref, rtol=tol[0], atol=tol[1], equal_nan=True,
+                               msg=lambda m: f"{what}: {m}")
+
+
+SAMPLES = [
+    pytest.param(name, sample, dtype, id=f"{name}-{sample.name or i}-{str(dtype)[6:]}")
+    for name, entry in REGISTRY.items()
+    for dtype in (DT, torch.float32)
+    for i, sample in enumerate(entry.samples(dtype))
+]
+
+
+def test_every_public_function_has_an_entry():
+    missing = sorted(set(F.__all__) - set(REGISTRY))
+    assert not missing, f"add an entry to tests/test_parity.py REGISTRY for: {missing}"
+    stale = sorted(set(REGISTRY) - set(F.__all__))
+    assert not stale, f"entries for names that dlbook.functional no longer exports: {stale}"
+
+
+def test_every_entry_covers_the_edge_cases():
+    """Each Function's samples include an empty batch, a batch of 1 and special values."""
+    for name, entry in REGISTRY.items():
+        if not entry.differentiable:
+            continue
+        names = " ".join(s.name for s in entry.samples(DT))
+        for kind in ("batch0", "specials"):
+            assert kind in names, f"{name}: no sample named '*{kind}*'"
+        assert entry.gradgrad() or entry.double_backward == "once_differentiable", name
+        assert entry.invalid, f"{name}: no invalid-argument cases"
+
+
+@pytest.mark.parametrize("name,sample,dtype", SAMPLES)
+def test_forward_and_gradients_match_torch(name, sample, dtype):
+    entry = REGISTRY[name]
+    if sample.name in entry.known:
+        pytest.skip(f"deliberate difference from torch: {entry.known[sample.name]}")
+    tol = (entry.rtol, entry.atol) if dtype == DT else (1e-4, 1e-5)
+    ours, ours_args = _call(entry.ours, sample)
+    ref, ref_args = _call(entry.ref, sample)
+    _assert_same(ours, ref, tol, "forward")
+    for i, (a, b) in enumerate(zip(ours_args, ref_args)):  # in-place updates (running stats)
+        if isinstance(b, torch.Tensor) and not b.requires_grad:
+            _assert_same(a, b, tol, f"argument {i} after the call")
+    if not entry.differentiable:
+        return
+    out_a = ours[0] if isinstance(ours, tuple) else ours
+    out_b = ref[0] if isinstance(ref, tuple) else ref
+    upstream = rand(*out_b.shape, seed=99, dtype=out_b.dtype)
+    inputs_a = [a for a in ours_args if isinstance(a, torch.Tensor) and a.requires_grad]
+    inputs_b = [b for b in ref_args if isinstance(b, torch.Tensor) and b.requires_grad]
+    if not inputs_b:
+        return
+    grads_a = torch.autograd.grad(out_a, inputs_a, upstream, allow_unused=True)
+    grads_b = torch.autograd.grad(out_b, inputs_b, upstream, allow_unused=True)
+    for i, (ga, gb, t) in enumerate(zip(grads_a, grads_b, inputs_b)):
+        ga = torch.zeros_like(t) if ga is None else ga
+        gb = torch.zeros_like(t) if gb is None else gb
+        _assert_same(ga, gb, tol, f"gradient of differentiable input {i}")
+
+
+GRADGRAD = [
+    pytest.param(name, sample, id=f"{name}-{sample.name or i}")
+    for name, entry in REGISTRY.items()
+    for i, sample in enumerate(entry.gradgrad())
+]
+
+
+@pytest.mark.parametrize("name,sample", GRADGRAD)
+def test_second_derivatives(name, sample):
+    _check_second_derivatives(REGISTRY[name], sample)
+
+
+class _OnceSquare(torch.autograd.Function):
+    """:math:`x^2` with a backward pass marked once_differentiable (a test of the check)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_once_differentiable_entries_are_checked():
+    """The check for ``double_backward="once_differentiable"`` passes for such a Function."""
+    sample = Sample((rand(3, seed=1).requires_grad_(),))
+    once = Entry(_OnceSquare.apply, torch.square, lambda dtype: [sample],
+                 double_backward="once_differentiable")
+    _check_second_derivatives(once, sample)
+    with pytest.raises(AssertionError):  # and a Function claiming "yes" is not excused
+        _check_second_derivatives(Entry(_OnceSquare.apply, torch.square, lambda dtype: []), sample)
+
+
+def _check_second_derivatives(entry, sample):
+    positions = [i for i, a in enumerate(sample.args)
+                 if isinstance(a, torch.Tensor) and a.requires_grad]
+
+    def fn(*diff):
+        args = [_clone(a) for a in sample.args]
+        for i, d in zip(positions, diff):
+            args[i] = d
+        kwargs = {k: _clone(v) for k, v in sample.kwargs.items()}
+        out = entry.ours(*args, **kwargs)
+        return out[0] if isinstance(out, tuple) else out
+
+    diff = [sample.args[i] for i in positions]
+    if entry.double_backward == "once_differentiable":
+        out = fn(*diff)
+        # an upstream gradient that requires grad, so that once_differentiable attaches its error
+        v = torch.ones_like(out, requires_grad=True)
+        (g,) = torch.autograd.grad(out, diff[:1], v, create_graph=True)
+        with pytest.raises(RuntimeError, match="once_differentiable"):
+            g.sum().backward()
+        return
+    assert entry.double_backward == "yes"
+    try:
+        ok = torch.autograd.gradgradcheck(fn, diff)
+    except RuntimeError as exc:  # e.g. a once_differentiable backward not declared so
+        raise AssertionError(f"double backward failed: {exc}") from exc
+    assert ok
+
+
+INVALID = [
+    pytest.param(name, case, id=f"{name}-{case.argument}-{i}")
+    for name, entry in REGISTRY.items()
+    for i, case in enumerate(entry.invalid)
+]
+
+
+@pytest.mark.parametrize("name,case", INVALID)
+def test_invalid_argument_is_named(name, case):
+    assert all(issubclass(e, (ValueError, TypeError, IndexError)) for e in case.error)
+    with pytest.raises(case.error) as info:
+        case.call()
+    assert f"'{case.argument}'" in str(info.value) or f"{case.argument}=" in str(info.value), (
+        f"{name}: the message does not name '{case.argument}': {info.value}"
+    )
