@@ -388,6 +388,11 @@ def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 # --------------------------------------------------------------------------
 
 
+def _backward_operand(w_hh):
+    """``w_hh`` ``(G H, H)`` as a column-major copy: the same matrix, faster as the right operand per step."""
+    return w_hh.t().contiguous().t()
+
+
 def _first_order_only(backward):
     """Raise a clear error when a layer Function's backward pass would be differentiated again.
 
@@ -442,8 +447,9 @@ def _weight_grads(ctx, delta_ih, delta_hh, x_steps, h_prev, i0):
     d_ih = delta_ih.reshape(-1, gsize)
     d_hh = delta_hh.reshape(-1, gsize)
     need = ctx.needs_input_grad
-    gw_ih = d_ih.t() @ x_steps.reshape(-1, x_steps.shape[-1]) if need[i0] else None
-    gw_hh = d_hh.t() @ h_prev.reshape(-1, h_prev.shape[-1]) if need[i0 + 1] else None
+    # (x^T delta)^T: the same sum, in the operand layout that is faster for MKL on the CPU
+    gw_ih = (x_steps.reshape(-1, x_steps.shape[-1]).t() @ d_ih).t() if need[i0] else None
+    gw_hh = (h_prev.reshape(-1, h_prev.shape[-1]).t() @ d_hh).t() if need[i0 + 1] else None
     gb_ih = d_ih.sum(0) if need[i0 + 2] else None
     gb_hh = (d_ih.sum(0) if delta_hh is delta_ih else d_hh.sum(0)) if need[i0 + 3] else None
     return gw_ih, gw_hh, gb_ih, gb_hh
@@ -485,10 +491,11 @@ class RNNLayerFunction(torch.autograd.Function):
         dphi = (out > 0).to(out.dtype) if ctx.relu else 1 - out * out
         delta = torch.empty_like(out)
         dh = g[-1] if grad_hn is None else g[-1] + grad_hn
+        w_back = _backward_operand(w_hh)
         for t in range(out.shape[0] - 1, -1, -1):
             torch.mul(dh, dphi[t], out=delta[t])
             if t > 0:
-                dh = torch.addmm(g[t - 1], delta[t], w_hh)
+                dh = torch.addmm(g[t - 1], delta[t], w_back)
         need = ctx.needs_input_grad
         gh0 = delta[0] @ w_hh if need[1] else None
         gx = None
@@ -519,46 +526,53 @@ class LSTMLayerFunction(torch.autograd.Function):
         steps, n, four_h = gates.shape
         hd = four_h // 4
         out = gates.new_empty(steps, n, hd)
-        cs = gates.new_empty(steps, n, hd)
-        tcs = gates.new_empty(steps, n, hd)
-        h, c = h0, c0
+        cs = gates.new_empty(steps + 1, n, hd)  # c_0, c_1, ..., c_T
+        cs[0] = c0
+        tcs = gates.new_empty(steps, n, hd)  # tanh(c_t)
+        # views of all steps, indexed by t in the loop
+        a_if, a_g, a_o = gates[:, :, : 2 * hd], gates[:, :, 2 * hd : 3 * hd], gates[:, :, 3 * hd :]
+        gi, gf = gates[:, :, :hd], gates[:, :, hd : 2 * hd]
+        h = h0
         wt = w_hh.t()
         for t in range(steps):
-            a = gates[t]
-            a.addmm_(h, wt)
-            a[:, : 2 * hd].sigmoid_()
-            a[:, 2 * hd : 3 * hd].tanh_()
-            a[:, 3 * hd :].sigmoid_()
-            i, f, g, o = a[:, :hd], a[:, hd : 2 * hd], a[:, 2 * hd : 3 * hd], a[:, 3 * hd :]
-            c = torch.mul(f, c, out=cs[t]).addcmul_(i, g)
-            h = torch.mul(o, torch.tanh(c, out=tcs[t]), out=out[t])
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, gates, out, cs, tcs)
+            gates[t].addmm_(h, wt)
+            a_if[t].sigmoid_()
+            a_g[t].tanh_()
+            a_o[t].sigmoid_()
+            c = torch.mul(gf[t], cs[t], out=cs[t + 1]).addcmul_(gi[t], a_g[t])
+            h = torch.mul(a_o[t], torch.tanh(c, out=tcs[t]), out=out[t])
+        ctx.save_for_backward(x, h0, w_ih, w_hh, gates, out, cs, tcs)
         ctx.reverse = reverse
         return _steps(out, reverse), out[-1].clone(), cs[-1].clone()
 
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn, grad_cn):
-        x, h0, c0, w_ih, w_hh, gates, out, cs, tcs = ctx.saved_tensors
+        x, h0, w_ih, w_hh, gates, out, cs, tcs = ctx.saved_tensors
         steps, n, hd = out.shape
         g_out = _steps(grad_out, ctx.reverse)
         i, f, g, o = gates.split(hd, dim=2)
-        c_prev = _prev_states(c0, cs)
-        # factors of the cell's backward equations, for all steps at once
-        d_o = tcs * o * (1 - o)  # dL/da_o = hbar * d_o
-        d_c = o * (1 - tcs * tcs)  # chat = cbar + hbar * d_c
-        d_ifg = torch.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], dim=2)
+        # factors of the cell's backward equations, for all steps at once:
+        # delta_o = hbar tanh(c) o (1 - o);  chat = cbar + hbar o (1 - tanh^2 c);
+        # delta_i, delta_f, delta_g = chat * (g i (1 - i), c_prev f (1 - f), i (1 - g^2))
+        d_o = torch.addcmul(o, o, o, value=-1).mul_(tcs)
+        d_c = torch.addcmul(o, o * tcs, tcs, value=-1)
+        d_ifg = gates.new_empty(steps, n, 3, hd)
+        torch.mul(torch.addcmul(i, i, i, value=-1), g, out=d_ifg[:, :, 0])
+        torch.mul(torch.addcmul(f, f, f, value=-1), cs[:-1], out=d_ifg[:, :, 1])
+        torch.addcmul(i, i * g, g, value=-1, out=d_ifg[:, :, 2])
         delta = torch.empty_like(gates)  # (T, N, 4H): dL/da, blocks i, f, g, o
+        delta_ifg, delta_o = delta[:, :, : 3 * hd].view(steps, n, 3, hd), delta[:, :, 3 * hd :]
         dh = g_out[-1] if grad_hn is None else g_out[-1] + grad_hn
-        dc = torch.zeros_like(c0) if grad_cn is None else grad_cn
+        dc = torch.zeros_like(out[0]) if grad_cn is None else grad_cn
+        w_back = _backward_operand(w_hh)
         for t in range(steps - 1, -1, -1):
-            dt = delta[t]
-            torch.mul(dh, d_o[t], out=dt[:, 3 * hd :])
+            torch.mul(dh, d_o[t], out=delta_o[t])
             chat = torch.addcmul(dc, dh, d_c[t])
-            torch.mul(chat.unsqueeze(1), d_ifg[t], out=dt[:, : 3 * hd].view(n, 3, hd))
+            torch.mul(chat.unsqueeze(1), d_ifg[t], out=delta_ifg[t])
             dc = chat.mul_(f[t])
             if t > 0:
-                dh = torch.addmm(g_out[t - 1], dt, w_hh)
+                dh = torch.addmm(g_out[t - 1], delta[t], w_back)
         need = ctx.needs_input_grad
         gh0 = delta[0] @ w_hh if need[1] else None
         gc0 = dc if need[2] else None
@@ -618,13 +632,14 @@ class GRULayerFunction(torch.autograd.Function):
         delta_h = torch.empty_like(ax)  # dL/d(W_hh h + b_hh), blocks r, z, n
         dhs = torch.empty_like(out)
         dh = g_out[-1] if grad_hn is None else g_out[-1] + grad_hn
+        w_back = _backward_operand(w_hh)
         for t in range(steps - 1, -1, -1):
             dhs[t] = dh
             dt = delta_h[t]
             torch.mul(dh.unsqueeze(1), d_zn[t], out=dt[:, hd:].view(n, 2, hd))
             torch.mul(dt[:, 2 * hd :], d_r[t], out=dt[:, :hd])
             if t > 0:
-                dh = torch.addcmul(g_out[t - 1], dh, z[t]).addmm_(dt, w_hh)
+                dh = torch.addcmul(g_out[t - 1], dh, z[t]).addmm_(dt, w_back)
         # the input side sees delta_n itself in the n block
         delta_i = delta_h.clone()
         delta_i[:, :, 2 * hd :] = dhs * (1 - z) * (1 - nn_ * nn_)
