@@ -11,10 +11,13 @@ table, not into the table.
 from __future__ import annotations
 
 import html
+import json
+import statistics
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Table", "provenance_details"]
+__all__ = ["Table", "provenance_details", "summarize_result", "scoreboard"]
 
 Format = str | Callable[[Any], str] | None
 
@@ -160,3 +163,116 @@ class Table:
             parts.append(provenance_details(self.provenance))
         parts.append("</div>")
         return "".join(parts)
+
+
+# -- the results scoreboard -----------------------------------------------------------------
+
+#: What each experiment is compared with: the course write-up's number (the
+#: syllabus) and a published anchor with its bibliography key. Keyed by
+#: ``experiment/dataset`` or ``experiment``; a results file may also carry its
+#: own ``"reference": {"syllabus": ..., "published": ..., "cite": ...}``.
+REFERENCES: dict[str, dict[str, str]] = {
+    "mnist3k/mnist": {
+        "syllabus": "97.90% validation accuracy (best row; its own split and network)",
+        "published": "97.20% test accuracy, dropout + pseudo-labels, 3,000 labels",
+        "cite": "lee2013pseudo",
+    },
+    "mnist3k/fashion-mnist": {"syllabus": "–", "published": "–"},
+    "bench_layers": {"syllabus": "–", "published": "PyTorch's built-in layers, same run (ratio 1 = as fast)"},
+    "tsne_benchmark": {
+        "syllabus": "–",
+        "published": "openTSNE and scikit-learn, same run and points",
+        "cite": "policar2024opentsne",
+    },
+}
+
+
+def _experiment_of(name: str, record: Mapping[str, Any]) -> str:
+    if "experiment" in record:
+        return str(record["experiment"])
+    if "rows" in record and record["rows"] and "ratio" in record["rows"][0]:
+        return "bench_layers"
+    if "results" in record and "settings" in record:
+        return "tsne_benchmark"
+    return name
+
+
+def _headline(experiment: str, record: Mapping[str, Any]) -> str:
+    if "headline" in record:
+        return str(record["headline"])
+    if experiment == "mnist3k":
+        best = max(record["rows"], key=lambda r: r["test_accuracy_mean"])
+        return (f"{100 * best['test_accuracy_mean']:.2f}% ± {100 * best['test_accuracy_std']:.2f} test accuracy "
+                f"({best['name']} row, {len(best['seeds'])} seeds, {record['split']['labeled']:,} labels)")
+    if experiment == "bench_layers":
+        ratios = [r["ratio"] for r in record["rows"]]
+        met = sum(bool(r.get("met")) for r in record["rows"])
+        return (f"median time ratio dlbook / torch {statistics.median(ratios):.2f} over {len(ratios)} layer "
+                f"shapes; {met} of {len(ratios)} within their goal")
+    if experiment == "tsne_benchmark":
+        by = {r["method"]: r for r in record["results"] if "seconds" in r}
+        ours, ref = by.get("dlbook-fft"), by.get("openTSNE")
+        if ours and ref:
+            return (f"{record['settings']['n']:,} MNIST points: {ours['seconds']:.0f} s vs openTSNE "
+                    f"{ref['seconds']:.0f} s; KL {ours['kl_own']:.3f} vs {ref['kl_own']:.3f}; "
+                    f"trustworthiness {ours['trustworthiness']:.3f} vs {ref['trustworthiness']:.3f}")
+    return "–"
+
+
+def summarize_result(path: str | Path) -> dict:
+    """One row of the scoreboard for a results file written by a documented command.
+
+    Parameters
+    ----------
+    path : str or Path
+        A JSON file of ``docs/results/``.
+
+    Returns
+    -------
+    dict
+        ``file``, ``experiment``, ``headline``, ``syllabus``, ``published``,
+        ``cite``, ``command``, ``commit`` (12 characters), ``date``. Unknown
+        experiments get ``"–"`` where no rule reads their headline; a file may
+        state its own with a ``"headline"`` string.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "demo.json"
+    >>> _ = f.write_text(json.dumps({"headline": "42% better", "command": "python demo.py", "commit": "a" * 40}))
+    >>> row = summarize_result(f)
+    >>> row["headline"], row["commit"]
+    ('42% better', 'aaaaaaaaaaaa')
+    """
+    path = Path(path)
+    record = json.loads(path.read_text())
+    experiment = _experiment_of(path.stem, record)
+    key = f"{experiment}/{record['dataset']}" if "dataset" in record else experiment
+    ref = {**REFERENCES.get(key, REFERENCES.get(experiment, {})), **record.get("reference", {})}
+    label = experiment + (f" ({record['dataset']})" if "dataset" in record else "")
+    return {
+        "file": path.name,
+        "experiment": label,
+        "headline": _headline(experiment, record),
+        "syllabus": ref.get("syllabus", "–"),
+        "published": ref.get("published", "–"),
+        "cite": ref.get("cite"),
+        "command": record.get("command", "–"),
+        "commit": (record.get("commit") or "–")[:12],
+        "date": str(record.get("date") or record.get("date_utc") or "–")[:10],
+    }
+
+
+def scoreboard(results_dir: str | Path) -> Table:
+    """The table of every ``*.json`` file in ``results_dir``, one row per file, sorted by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> scoreboard(tempfile.mkdtemp()).rows
+    []
+    """
+    rows = [summarize_result(p) for p in sorted(Path(results_dir).glob("*.json"))]
+    columns = ["experiment", "our result", "syllabus", "published anchor", "command", "commit", "date"]
+    return Table(columns, [[r["experiment"], r["headline"], r["syllabus"], r["published"], r["command"],
+                            r["commit"], r["date"]] for r in rows])
