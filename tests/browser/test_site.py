@@ -169,6 +169,8 @@ async () => {
       await new Promise(r => setTimeout(r, 50));
     if (MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   }
+  // let the page's own scripts that wait on MathJax (dlbook.js) run first
+  await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
   await Promise.all(Array.from(document.images).filter(i => !i.complete)
                     .map(i => new Promise(r => { i.onload = i.onerror = r; })));
   const doc = document.documentElement;
