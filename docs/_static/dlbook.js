@@ -2,13 +2,13 @@
  *
  * MathJax 3 does not break display equations over lines. The long ones are
  * broken by hand in the chapters; on a narrow screen an equation that is
- * still wider than the column is scaled down to fit (not below 70%), and only
+ * still wider than the column is scaled down to fit (not below 55%), and only
  * what is still too wide scrolls inside its own box (dlbook.css), never the
  * page. An equation number that would overlap its equation moves below it.
  */
 (function () {
   "use strict";
-  var MIN_SCALE = 0.7;
+  var MIN_SCALE = 0.55;
 
   function fit() {
     var boxes = document.querySelectorAll("div.math");
