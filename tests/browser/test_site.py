@@ -51,6 +51,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 WIDTHS = {"desktop": 1280, "mobile": 390}
+LOAD_TIMEOUT_MS = 120_000  # generous: a loaded 2-core CI machine renders MathJax slowly
 INSTALL_HINT = (
     "install Debian's Chromium and the Playwright driver: `apt-get install -y chromium` and "
     "`pip install -e '.[browser]'` (no browser is downloaded; set DLBOOK_CHROMIUM to use another binary)"
@@ -241,6 +242,7 @@ async () => {
 
 def crawl(pages: list[Path] | None = None) -> dict:
     """Open every page in its configurations; return the problems found, by kind."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     pages = all_pages() if pages is None else pages
@@ -287,8 +289,16 @@ def crawl(pages: list[Path] | None = None) -> dict:
                 for p in todo:
                     rel = str(p.relative_to(SITE))
                     where["rel"] = rel
-                    page.goto(p.as_uri(), wait_until="load")
-                    m = page.evaluate(MEASURE_JS)
+                    try:
+                        page.goto(p.as_uri(), wait_until="load", timeout=LOAD_TIMEOUT_MS)
+                        m = page.evaluate(MEASURE_JS)
+                    except PlaywrightError as err:
+                        problems["load"].append(f"{rel} [{tag}]: {str(err).splitlines()[0][:160]}")
+                        page.close()
+                        page = context.new_page()
+                        page.on("console", on_console)
+                        page.on("pageerror", on_error)
+                        continue
                     stats["page_loads"] += 1
                     label = f"{rel} [{tag}]"
                     if m["theme"] != theme:
@@ -342,6 +352,7 @@ def _check(site: dict, kind: str, what: str) -> None:
 
 def test_pages_were_checked(site):
     assert site["stats"]["pages"] >= 20 and site["stats"]["chapters"] >= 10, site["stats"]
+    _check(site, "load", "pages that did not load")
     _check(site, "theme", "pages not in the theme asked for")
 
 
