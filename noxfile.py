@@ -1,6 +1,8 @@
 """Sessions: ``tests``, ``docs``, ``docs-noplot`` and ``lint``.
 
-Run ``nox -s tests docs`` to test everything and build the site. The run
+Run ``nox -s tests docs`` to test everything and build the site. The ``docs``
+session then opens every page of the built site in headless Chromium
+(``tests/browser``; Debian's ``chromium`` package, driven by Playwright). The run
 budget comes from ``DLBOOK_BUDGET`` (default ``default``); the data root from
 ``DLBOOK_DATA``, made absolute here because the gallery and the notebook
 cells run in other working directories.
@@ -40,11 +42,13 @@ def _install(session: nox.Session, extras: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run pytest over tests/ and the doctests of every dlbook module."""
     _install(session, "test")
-    session.run("pytest", "tests", "--doctest-modules", "dlbook", *session.posargs, env=_env())
+    # tests/browser checks the built site; the docs session runs it after building
+    session.run("pytest", "tests", "--ignore=tests/browser", "--doctest-modules", "dlbook", *session.posargs,
+                env=_env())
 
 
-def _sphinx(session: nox.Session, *extra: str) -> None:
-    _install(session, "docs")
+def _sphinx(session: nox.Session, *extra: str, extras: str = "docs") -> None:
+    _install(session, extras)
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", *extra,
         "docs", "docs/_build/html", *session.posargs, env=_env(),
@@ -53,8 +57,13 @@ def _sphinx(session: nox.Session, *extra: str) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the site, executing the gallery and the notebook cells; warnings are errors."""
-    _sphinx(session)
+    """Build the site, executing the gallery and the notebook cells; warnings are errors.
+
+    Then check every page in headless Chromium, offline (``tests/browser``):
+    overflow at 1280 and 390 px, dark mode, figures, links, console errors.
+    """
+    _sphinx(session, extras="docs,browser")
+    session.run("pytest", "tests/browser", "-q", "-p", "no:cacheprovider", env=_env())
 
 
 @nox.session(name="docs-noplot")

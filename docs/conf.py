@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from book_macros import MACROS  # noqa: E402
 from gallery_hooks import budget_changed  # noqa: E402
+from site_hooks import setup as setup_site_hooks  # noqa: E402
 
 import dlbook  # noqa: E402
 from dlbook.budget import get_budget  # noqa: E402
@@ -40,6 +41,12 @@ extensions = [
     "sphinxcontrib.bibtex",
     "sphinx_proof",
     "sphinx_exercise",
+    # `:class: dropdown` solutions open on a click
+    "sphinx_togglebutton",
+    # [source] links from every API entry to its code
+    "sphinx.ext.viewcode",
+    # ```{gallery-figure}``` shows a gallery example's figure in a chapter
+    "gallery_figure",
 ]
 
 exclude_patterns = [
@@ -55,6 +62,11 @@ exclude_patterns = [
 templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_css_files = ["dlbook.css"]
+# fits wide display equations to narrow screens (see the file)
+html_js_files = ["dlbook.js"]
+# the sidebar lists the book; its search field is the one search box (the
+# header's search button shows only where the sidebar is hidden: dlbook.css)
+html_sidebars = {"**": ["navbar-logo.html", "search-button-field.html", "sbt-sidebar-nav.html"]}
 
 # -- theme --------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -63,6 +75,7 @@ html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
     "home_page_in_toc": True,
+    "show_navbar_depth": 1,
 }
 
 # -- math ---------------------------------------------------------------------
@@ -91,6 +104,7 @@ nb_merge_streams = True
 autosummary_generate = True
 autodoc_default_options = {"members": True, "show-inheritance": False}
 autodoc_typehints = "none"
+viewcode_line_numbers = True
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_rtype = False
@@ -119,6 +133,13 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "within_subsection_order": "FileNameSortKey",
     "min_reported_time": 0,
+    # a second, twice-as-dense PNG of every figure for high-resolution screens
+    "image_srcset": ["2x"],
 }
 
 suppress_warnings = ["mystnb.unknown_mime_type"]
+
+
+def setup(app):
+    """The site's own hooks (docs/_ext/site_hooks.py)."""
+    setup_site_hooks(app)

@@ -24,6 +24,7 @@ import time
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from dlbook.budget import by_budget, get_budget
 from dlbook.data import load_mnist
@@ -98,6 +99,7 @@ fig, ax = plt.subplots()
 ax.plot(history["epoch"], history["train_loss"], marker="o", label="training loss (running mean)")
 ax.plot(history["epoch"], history["test_loss"], marker="s", label="test loss")
 ax.set_xlabel("epoch")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, not 1.25
 ax.set_ylabel("cross-entropy")
 ax.set_title("Softmax regression on MNIST, hand-derived gradient")
 ax.legend()

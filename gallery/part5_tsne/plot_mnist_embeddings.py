@@ -17,6 +17,7 @@ show the labels, which t-SNE never sees. See :doc:`/part5/tsne`.
 import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from dlbook.budget import by_budget, get_budget
 from dlbook.manifold import TSNE
@@ -60,21 +61,28 @@ def embed(dataset):
 def draw(ax, Y, labels, names, title):
     for k in range(10):
         m = labels == k
-        ax.scatter(Y[m, 0], Y[m, 1], s=2, color=CMAP(k), label=names[k], rasterized=True)
+        ax.scatter(Y[m, 0], Y[m, 1], s=2, color=CMAP(k), rasterized=True)
+    # each class's name at the median of its points, so that the map reads without a legend
+    for k in range(10):
+        m = labels == k
+        if m.any():
+            x, y = float(np.median(np.asarray(Y[m, 0]))), float(np.median(np.asarray(Y[m, 1])))
+            ax.text(x, y, names[k], ha="center", va="center", fontsize=12, fontweight="bold", color=CMAP(k),
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": CMAP(k), "alpha": 0.85})
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(markerscale=5, fontsize=7, loc="upper right", ncol=2, frameon=False)
+    ax.grid(False)
 
 
 # %%
 # Embeddings
 # ----------
-fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
-for ax, dataset, names in zip(axes, ["mnist", "fashion-mnist"], [MNIST_NAMES, FASHION_NAMES]):
+# One map per figure, so that each is shown at the full width of the page.
+for dataset, names in zip(["mnist", "fashion-mnist"], [MNIST_NAMES, FASHION_NAMES]):
     Y, labels = embed(dataset)
+    fig, ax = plt.subplots(figsize=(7, 6.2))
     draw(ax, Y, labels, names, f"{dataset}, {n} points (PCA-50)")
-fig.tight_layout()
 plt.show()
 
 # %%

@@ -1,0 +1,152 @@
+"""Small build hooks that shape the site as a reader sees it.
+
+- ``sg_execution_times`` pages: sphinx-gallery writes them with jQuery and
+  DataTables loaded from a CDN; the book is read offline, so those lines go
+  (the table itself stays, as a plain sortable-free table).
+- The root toctree: a caption that repeats the title of the one page under it
+  (``Part I. …`` above ``Part I. …``) is dropped, so each part is listed once.
+- Rendered code: linter pragmas (``# noqa: E402``) are noise for a reader and
+  are removed from the displayed code, not from the code that runs.
+- API signatures: a module class that takes no arguments of its own shows
+  ``()`` instead of the inherited ``(*args, **kwargs)``.
+- API pages: a "Derived in" line lists the chapter sections that refer to the
+  object, so a reader gets from the reference back to the derivation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from docutils import nodes
+from sphinx import addnodes
+
+_CDN_BLOCK = re.compile(r"^  \.\. raw:: html\n.*?</script>\n(?=\n  \.\. list-table)", re.S | re.M)
+_NOQA = re.compile(r"[ \t]*#[ \t]*noqa\b[^\n]*")
+CHAPTER_PREFIX = "part"
+API_PREFIX = "api/generated/"
+
+
+def strip_cdn(app, docname, source):
+    if docname.endswith("sg_execution_times"):
+        source[0] = _CDN_BLOCK.sub("", source[0])
+
+
+def _title_of(app, docname: str) -> str | None:
+    path = app.env.doc2path(docname)
+    try:
+        for line in open(path, encoding="utf-8"):
+            if line.startswith("# "):
+                return line[2:].strip()
+    except OSError:
+        return None
+    return None
+
+
+def doctree_read(app, doctree):
+    env = app.env
+    docname = env.docname
+    if docname == app.config.root_doc:
+        for toc in doctree.findall(addnodes.toctree):
+            entries = toc.get("entries", [])
+            caption = toc.get("caption")
+            if caption and len(entries) == 1 and _title_of(app, entries[0][1]) == caption:
+                toc["caption"] = None
+    for block in doctree.findall(nodes.literal_block):
+        text = block.astext()
+        if "noqa" in text and block.get("language", "python") in {"python", "ipython3", "default", "python3"}:
+            cleaned = _NOQA.sub("", text)
+            block.children = [nodes.Text(cleaned)]
+            block.rawsource = cleaned
+    if docname.startswith(CHAPTER_PREFIX):
+        _collect_references(env, docname, doctree)
+
+
+def _collect_references(env, docname, doctree):
+    """Record, for each ``dlbook`` object a chapter refers to, the section it is referred from."""
+    store = env.__dict__.setdefault("dlbook_derived", {})
+    for key in [k for k, v in store.items() if any(d == docname for d, _, _ in v)]:
+        store[key] = [e for e in store[key] if e[0] != docname]
+    for ref in doctree.findall(addnodes.pending_xref):
+        if ref.get("refdomain") != "py":
+            continue
+        target = ref.get("reftarget", "").lstrip("~.")
+        module = ref.get("py:module")
+        if not target.startswith("dlbook.") and module and module.startswith("dlbook"):
+            target = f"{module}.{target}"
+        if not target.startswith("dlbook."):
+            continue
+        section = ref
+        while section is not None and not isinstance(section, nodes.section):
+            section = section.parent
+        if section is None or not section.get("ids"):
+            continue
+        title = section.next_node(nodes.title)
+        entry = (docname, section["ids"][0], title.astext() if title else "")
+        if entry not in store.setdefault(target, []):
+            store[target].append(entry)
+
+
+def merge_info(app, env, docnames, other):
+    store = env.__dict__.setdefault("dlbook_derived", {})
+    for key, entries in getattr(other, "dlbook_derived", {}).items():
+        for e in entries:
+            if e not in store.setdefault(key, []):
+                store[key].append(e)
+
+
+def purge_doc(app, env, docname):
+    store = env.__dict__.get("dlbook_derived", {})
+    for key in list(store):
+        store[key] = [e for e in store[key] if e[0] != docname]
+
+
+def api_pages_outdated(app, env, added, changed, removed):
+    """A changed chapter can change the "Derived in" line of any API page."""
+    if any(d.startswith(CHAPTER_PREFIX) for d in (added | changed | removed)):
+        return [d for d in env.found_docs if d.startswith(API_PREFIX)]
+    return []
+
+
+def add_derived_in(app, doctree, docname):
+    if not docname.startswith(API_PREFIX):
+        return
+    name = docname[len(API_PREFIX):]
+    store = getattr(app.env, "dlbook_derived", {})
+    entries = []
+    for target, refs in sorted(store.items()):
+        if target == name or target.startswith(name + "."):
+            entries += [r for r in refs if r not in entries]
+    if not entries:
+        return
+    entries.sort(key=lambda e: (e[0], e[1]))
+    para = nodes.paragraph(classes=["dlbook-derived-in"])
+    para += nodes.strong("", "Derived in: ")
+    for i, (doc, anchor, title) in enumerate(entries[:6]):
+        if i:
+            para += nodes.Text("; ")
+        chapter = app.env.titles.get(doc)
+        label = (chapter.astext() if chapter is not None else doc) + (f", § {title}" if title else "")
+        uri = app.builder.get_relative_uri(docname, doc) + "#" + anchor
+        para += nodes.reference("", label, refuri=uri, internal=True)
+    para += nodes.Text(".")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    title = section.next_node(nodes.title)
+    section.insert(section.index(title) + 1 if title is not None else 0, para)
+
+
+def plain_signature(app, what, name, obj, options, signature, return_annotation):
+    if what == "class" and signature in {"(*args, **kwargs)", "(*args: Any, **kwargs: Any)"}:
+        return "()", return_annotation
+    return None
+
+
+def setup(app):
+    app.connect("source-read", strip_cdn)
+    app.connect("doctree-read", doctree_read)
+    app.connect("env-merge-info", merge_info)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-get-outdated", api_pages_outdated)
+    app.connect("doctree-resolved", add_derived_in)
+    app.connect("autodoc-process-signature", plain_signature)
