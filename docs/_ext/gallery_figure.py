@@ -57,7 +57,7 @@ class GalleryFigure(Figure):
                            location=self.get_location())
         self.arguments[0] = image
         self.options.setdefault("alt", f"Figure {number} of the gallery example {stem}")
-        self.options.setdefault("class", []).append("dlbook-figure")
+        self.options["figclass"] = [*self.options.get("figclass", []), "dlbook-figure"]
         result = super().run()
         figure = next((n for n in result if isinstance(n, nodes.figure)), None)
         if figure is not None:

@@ -264,7 +264,7 @@ def crawl(pages: list[Path] | None = None) -> dict:
                 )
                 where = {"rel": ""}
 
-                def route(r, where=where):
+                def route(r, request=None, where=where):
                     url = r.request.url
                     if url.startswith(("file:", "data:", "blob:", "about:")):
                         r.continue_()
