@@ -206,3 +206,19 @@ def test_nbsvm_learns_and_ignores_unknown_ngrams():
     assert m.predict([["unseen", "words"]]).shape == (1,)
     with pytest.raises(ValueError, match="'labels'"):
         NBSVM().fit(docs, y[:3])
+
+
+def test_adadelta_lazy_rows_gives_the_same_parameters():
+    torch.manual_seed(0)
+    a = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    ours, ref = Adadelta([a], rho=0.95, lazy_rows=True), torch.optim.Adadelta([b], rho=0.95)
+    for step in range(40):
+        rows = torch.randperm(8)[: 1 + step % 4]  # most rows get no gradient at a given step
+        for p, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            (p[rows] ** 2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="lazy_rows"):
+        Adadelta([a], lazy_rows=True, weight_decay=0.1)

@@ -38,6 +38,14 @@ class Adadelta(torch.optim.Optimizer):
         (:math:`\\sqrt{\\epsilon}/\\sqrt{(1-\\rho) g^2 + \\epsilon}\\,g`). Kim uses 1e-6.
     weight_decay : float
         Adds ``weight_decay * θ`` to the gradient.
+    lazy_rows : bool
+        For 2-D parameters such as an embedding table, update only the rows
+        whose gradient is not all zero. This gives the same parameters as
+        the full update: for a row with zero gradient, :math:`\\Delta_t = 0`
+        and both averages are only multiplied by :math:`\\rho`, so those
+        factors are applied, as :math:`\\rho^k`, when the row next gets a
+        gradient. (The stored averages of rows left out are therefore stale
+        until then.) Requires ``weight_decay = 0``.
 
     Examples
     --------
@@ -49,12 +57,16 @@ class Adadelta(torch.optim.Optimizer):
     0.004472
     """
 
-    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
+                 lazy_rows: bool = False):
+        if lazy_rows and weight_decay:
+            raise ValueError("Adadelta: argument 'lazy_rows' needs weight_decay = 0 (decay makes every row move)")
         for name, value, ok in (("lr", lr, lr >= 0), ("rho", rho, 0 <= rho <= 1), ("eps", eps, eps >= 0),
                                 ("weight_decay", weight_decay, weight_decay >= 0)):
             if not ok:
                 raise ValueError(f"Adadelta: argument '{name}' is out of range, got {value!r}")
-        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay})
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                  "lazy_rows": lazy_rows})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -74,9 +86,30 @@ class Adadelta(torch.optim.Optimizer):
                     state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
+                if group["lazy_rows"] and p.dim() == 2 and wd == 0:
+                    self._lazy_step(p, g, state, lr, rho, eps)
+                    continue
                 s, u = state["square_avg"], state["acc_delta"]
                 s.mul_(rho).addcmul_(g, g, value=1 - rho)  # s_t
                 delta = u.add(eps).sqrt_().div_(s.add(eps).sqrt_()).mul_(g)  # Δ_t
                 u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u_t
                 p.add_(delta, alpha=-lr)
         return loss
+
+    @staticmethod
+    def _lazy_step(p, g, state, lr, rho, eps):
+        k = state["step"]
+        if "last_step" not in state:
+            state["last_step"] = torch.zeros(p.shape[0], dtype=torch.long, device=p.device)
+        rows = g.ne(0).any(dim=1).nonzero().squeeze(1)
+        catch_up = torch.pow(torch.full((), rho, dtype=p.dtype, device=p.device),
+                             (k - 1 - state["last_step"][rows]).to(p.dtype)).unsqueeze(1)  # missed steps
+        gr = g[rows]
+        s = state["square_avg"][rows].mul_(catch_up).mul_(rho).addcmul_(gr, gr, value=1 - rho)
+        u = state["acc_delta"][rows].mul_(catch_up)
+        delta = u.add(eps).sqrt_().div_(s.add(eps).sqrt_()).mul_(gr)
+        u.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+        state["square_avg"][rows] = s
+        state["acc_delta"][rows] = u
+        state["last_step"][rows] = k
+        p.index_add_(0, rows, delta, alpha=-lr)
