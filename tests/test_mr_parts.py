@@ -10,6 +10,7 @@ from dlbook.data import DataNotAvailableError, kfold_train_test, load_mr, regist
 from dlbook.functional import fo_pool
 from dlbook.nbsvm import NBSVM, ngrams
 from dlbook.nn import QRNN, ConvOverTime
+from dlbook.nn.sequence import windows_product
 from dlbook.optim import Adadelta, max_norm_
 from dlbook.text import kim_tokenize
 
@@ -185,6 +186,8 @@ def test_conv_over_time_is_conv1d_and_qrnn_is_causal():
     w = conv.weight.view(4, 3, 6).permute(0, 2, 1)  # (C, E, k)
     ref = torch.nn.functional.conv1d(x.transpose(1, 2), w, conv.bias, padding=1).transpose(1, 2)
     torch.testing.assert_close(conv(x), ref)
+    xp = torch.nn.functional.pad(x, (0, 0, 1, 1))
+    torch.testing.assert_close(windows_product(xp, conv.weight, conv.bias), ref)
     q = QRNN(6, 5, window=2, batch_first=True).double()
     h, c = q(x)
     x2 = x.clone()

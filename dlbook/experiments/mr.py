@@ -84,7 +84,7 @@ def budget_settings(budget: str | None = None) -> dict:
     return {
         "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 4},
         "ci": {**common, "epochs": 4},
-        "default": {**common, "patience": 4},
+        "default": {**common, "epochs": 15, "patience": 3},
         "full": common,
     }[budget]
 
