@@ -49,7 +49,7 @@ from dlbook.experiments.runner import WorkerPool, check_jobs, study_record, summ
 from dlbook.functional import dropout as dl_dropout
 from dlbook.nbsvm import NBSVM
 from dlbook.nn import LSTM, QRNN, ConvOverTime, Embedding
-from dlbook.optim import Adadelta, max_norm_
+from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
 from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
@@ -80,10 +80,10 @@ def budget_settings(budget: str | None = None) -> dict:
     """
     budget = get_budget(budget)
     common = {"batch": 50, "emb": 300, "maps": 100, "hidden": 150, "max_train": None, "patience": None,
-              "epochs": 25}
+              "epochs": 25, "adam_lr": 1e-3}
     return {
-        "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 4},
-        "ci": {**common, "epochs": 4},
+        "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 4, "adam_lr": 3e-3},
+        "ci": {**common, "epochs": 3},
         "default": {**common, "epochs": 15, "patience": 3},
         "full": common,
     }[budget]
@@ -268,10 +268,13 @@ def _accuracy(probs, y) -> float:
 def _train_network(row: str, data: dict, settings: dict, seed: int, progress) -> dict:
     g = seed_everything(seed)
     model, pad = _model_for(row, len(data["vocab"]), settings)
-    emb = model.embedding.weight  # only the rows of a batch's words move: update just those (same result)
-    opt = Adadelta([{"params": [emb], "lazy_rows": True},
-                    {"params": [p for p in model.parameters() if p is not emb]}], lr=1.0, rho=0.95, eps=1e-6)
     kim = isinstance(model, KimCNN)
+    if kim:  # Kim's Adadelta; only the rows of a batch's words move, so update just those (same result)
+        emb = model.embedding.weight
+        opt = Adadelta([{"params": [emb], "lazy_rows": True},
+                        {"params": [p for p in model.parameters() if p is not emb]}], lr=1.0, rho=0.95, eps=1e-6)
+    else:  # recurrent rows: Adam, with the gradient norm clipped at 5
+        opt = torch.optim.Adam(model.parameters(), lr=settings["adam_lr"])
     val = make_batches(data["val"]["ids"], data["val"]["labels"], 200, pad=pad)
     test = make_batches(data["test"]["ids"], data["test"]["labels"], 200, pad=pad)
     history = {k: [] for k in ("train_loss", "train_accuracy", "val_accuracy", "test_accuracy", "seconds")}
@@ -286,6 +289,8 @@ def _train_network(row: str, data: dict, settings: dict, seed: int, progress) ->
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if not kim:
+                clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             if kim:
                 max_norm_(model.out.weight, 3.0)  # after each step: a projection of the weights
@@ -391,15 +396,33 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     return result
 
 
-def _run_task(row, k, budget):
+def _run_task(row, k, budget, cache=None):
+    """One fold of one row; with a ``cache`` folder, reuse or store its result there (resumable runs)."""
+    import json
+    from pathlib import Path
+
+    path = None if cache is None else Path(cache) / f"mr-{row}-{budget}-fold{k}.json"
+    if path is not None and path.is_file():
+        return json.loads(path.read_text())
     r = run_fold(row, k, budget, progress=False)
-    r.pop("test_probabilities")
+    r["test_probabilities"] = [round(float(p), 5) for p in r["test_probabilities"]]
+    r["commit"] = provenance()["commit"]
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps(r))
+        tmp.replace(path)
     return r
 
 
 def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None = None, jobs: int = 1,
-              progress=None) -> dict:
-    """Run ``rows`` on the first ``folds`` of the 10 folds and summarise them (per fold, mean, sample std)."""
+              progress=None, cache: str | None = None) -> dict:
+    """Run ``rows`` on the first ``folds`` of the 10 folds and summarise them (per fold, mean, sample std).
+
+    With ``cache``, each finished fold is stored in that folder and reused
+    when the same row, budget and fold are asked for again, so an
+    interrupted study resumes where it stopped.
+    """
     budget = get_budget(budget)
     check_jobs(jobs)
     rows = list(ROWS) if rows is None else [r for r in ROWS if r in rows]
@@ -411,8 +434,8 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
     for row in rows:
         row_start = time.perf_counter()
         with WorkerPool(jobs) as pool:
-            futures = [pool.submit(_run_task, row, k, budget) if jobs > 1 else None for k in range(folds)]
-            runs = [f.result() if f is not None else _run_task(row, k, budget) for k, f in enumerate(futures)]
+            futures = [pool.submit(_run_task, row, k, budget, cache) if jobs > 1 else None for k in range(folds)]
+            runs = [f.result() if f is not None else _run_task(row, k, budget, cache) for k, f in enumerate(futures)]
         entry = {"name": row, "description": ROWS[row],
                  **summarise(runs, ("test_accuracy", "val_accuracy", "wall_time"), over="fold"),
                  "best_epoch_per_fold": [r["best_epoch"] for r in runs],
@@ -420,6 +443,8 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
                  "vocab_size_per_fold": [r["vocab_size"] for r in runs],
                  "history_per_fold": [r["history"] for r in runs],
                  "row_wall_time": time.perf_counter() - row_start,
+                 "fold_wall_time_sum": sum(r["wall_time"] for r in runs),
+                 "commit_per_fold": [r["commit"] for r in runs],
                  "budget": budget, "jobs": jobs}
         if row == "beyond":
             entry["cnn_test_accuracy_per_fold"] = [r["cnn_test_accuracy"] for r in runs]
@@ -440,11 +465,13 @@ def add_arguments(parser) -> None:
     """The study's options on its sub-parser."""
     parser.add_argument("--folds", type=int, default=10, help="run folds 0 .. n-1 of the 10 (default 10)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=None, help="run only these rows")
+    parser.add_argument("--cache", default=None,
+                        help="folder for per-fold results: finished folds are reused, so a stopped run resumes")
 
 
 def run(args) -> dict:
     """Run the study the parsed ``args`` describe."""
-    return run_study(rows=args.rows, folds=args.folds, budget=args.budget, jobs=args.jobs)
+    return run_study(rows=args.rows, folds=args.folds, budget=args.budget, jobs=args.jobs, cache=args.cache)
 
 
 def results_name(args) -> str:
