@@ -84,7 +84,7 @@ def budget_settings(budget: str | None = None) -> dict:
     common = {"batch": 50, "emb": 300, "maps": 100, "hidden": 150, "max_train": None, "patience": None,
               "epochs": 25, "adam_lr": 1e-3}
     return {
-        "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 4, "adam_lr": 3e-3},
+        "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 6, "adam_lr": 3e-3},
         "ci": {**common, "epochs": 3},
         "default": {**common, "epochs": 15, "patience": 3},
         "full": common,

@@ -74,7 +74,9 @@ plt.show()
 # The most confident mistakes
 # ---------------------------
 # For the best neural row and for NBSVM-bi, the test sentences whose
-# predicted class is wrong and whose probability is farthest from 1/2.
+# predicted class is wrong and whose probability is farthest from 1/2 (for
+# NBSVM, the logistic function of its score, which ranks the same way but is
+# not calibrated).
 # Many are sarcastic, hinge on a contrast ("but"), or carry a label that a
 # reader could dispute.
 best = max((r for r in results if r != "nbsvm"), key=lambda r: results[r]["test_accuracy"])
