@@ -39,6 +39,7 @@ longest in the batch), which is what makes the runs fit on a CPU.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections import Counter
 
@@ -344,6 +345,13 @@ def _platt(scores: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return float(a), float(b)
 
 
+@functools.lru_cache(maxsize=1)
+def _corpus():
+    """MR tokenized, its labels and the 10 folds, loaded once per process."""
+    sentences, labels = load_mr()
+    return [kim_tokenize(s) for s in sentences], labels, stratified_kfold(labels, 10, seed=FOLD_SEED)
+
+
 def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
              keep_model: bool = False) -> dict:
     """Train and evaluate one row on fold ``k``.
@@ -361,10 +369,8 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
     settings = budget_settings(budget)
     if data is None:
-        sentences, labels = load_mr()
-        sentences = [kim_tokenize(s) for s in sentences]
-        data = build_fold(sentences, labels, stratified_kfold(labels, 10, seed=FOLD_SEED), k,
-                          max_train=settings["max_train"])
+        sentences, labels, folds = _corpus()
+        data = build_fold(sentences, labels, folds, k, max_train=settings["max_train"])
     start = time.perf_counter()
     result = {"fold": k, "vocab_size": len(data["vocab"]), "history": {}, "best_epoch": 0}
     test_y = data["test"]["labels"]
