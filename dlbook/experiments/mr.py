@@ -153,11 +153,11 @@ def make_batches(ids: list[torch.Tensor], labels: torch.Tensor, batch_size: int,
 
 
 class KimCNN(torch.nn.Module):
-    """Kim's (2014) CNN: embedding, one :class:`~dlbook.nn.ConvOverTime` per window, ReLU, max over time,
-    dropout, linear.
+    """Kim's (2014) CNN: embedding, a ConvOverTime per window, ReLU, max over time, dropout, linear.
 
-    ``forward(tokens)``: ``(N, T)`` int64 (already padded with ``max(windows) - 1`` zeros at both ends)
-    -> logits ``(N, classes)``.
+    The call ``model(tokens)`` takes int64 indices of shape ``(N, T)``, already
+    padded with ``max(windows) - 1`` zeros at both ends, and returns logits of
+    shape ``(N, classes)``.
     """
 
     def __init__(self, vocab_size: int, emb: int = 300, windows=(3, 4, 5), maps: int = 100, p: float = 0.5,
@@ -188,7 +188,11 @@ class RNNClassifier(torch.nn.Module):
     pooling : {"last", "mean", "max", "meanmax"}
         The state at the last word, the mean or max over time, or both concatenated.
 
-    ``forward(tokens, lengths)``: ``(N, T)`` int64 padded at the end, ``(N,)`` -> logits ``(N, classes)``.
+    Notes
+    -----
+    The call ``model(tokens, lengths)`` takes int64 indices of shape ``(N, T)``,
+    padded at the end, and the lengths of shape ``(N,)``, and returns logits
+    of shape ``(N, classes)``.
     """
 
     def __init__(self, vocab_size: int, emb: int = 300, hidden: int = 150, cell: str = "lstm",

@@ -49,9 +49,9 @@ class ConvOverTime(torch.nn.Module):
     padding : int
         Zero vectors added at both ends of the sequence.
 
-    Shapes
-    ------
-    ``(N, T, E)`` -> ``(N, T + 2 padding - k + 1, out_channels)``.
+    Notes
+    -----
+    Input shape ``(N, T, E)``; output shape ``(N, T + 2 padding - k + 1, out_channels)``.
 
     Examples
     --------
@@ -108,10 +108,11 @@ class QRNN(torch.nn.Module):
     batch_first : bool
         Input and output ``(N, T, ·)`` instead of ``(T, N, ·)``.
 
-    Shapes
-    ------
-    ``forward(x, c0=None)``: ``x`` ``(T, N, I)`` -> ``(h, c_T)`` with ``h``
-    ``(T, N, H)`` and ``c_T`` ``(N, H)`` (batch first: ``(N, T, ·)``).
+    Notes
+    -----
+    The call ``q(x, c0=None)`` takes ``x`` of shape ``(T, N, I)`` and returns
+    ``h`` of shape ``(T, N, H)`` and the last cell state of shape ``(N, H)``;
+    with ``batch_first``, ``x`` and ``h`` are ``(N, T, I)`` and ``(N, T, H)``.
 
     Examples
     --------
