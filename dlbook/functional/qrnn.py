@@ -44,6 +44,7 @@ class FoPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, f, o, c0):
+        """Run the recurrence forward in time; return ``(h, c)``, both ``(T, N, H)``."""
         c = torch.empty_like(z, memory_format=torch.contiguous_format)
         prev = c0
         for t in range(z.shape[0]):
@@ -56,6 +57,7 @@ class FoPoolFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_h, grad_c):
+        """One reverse sweep for the total cell-state gradients, then the local gradients of each input."""
         z, f, o, c0, c = ctx.saved_tensors
         T = z.shape[0]
         gh = grad_h if grad_h is not None else torch.zeros_like(c)
