@@ -397,3 +397,32 @@ def test_unroll_and_state_gradient_norms(mode):
         torch.testing.assert_close(norms[1], last.grad.norm(dim=1).mean())
     with pytest.raises(ValueError, match="one-directional"):
         unroll(getattr(dnn, mode)(I, H, bidirectional=True), x)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_unbatched_input_with_initial_state_and_no_grad(mode):
+    ours, ref = _pair(mode, 2, True, False)
+    x = torch.randn(5, I, **F64)
+    h = torch.randn(4, H, **F64)
+    hx = (h, torch.randn(4, H, **F64)) if mode == "LSTM" else h
+    a, b = ours(x, hx), ref(x, hx)
+    torch.testing.assert_close(a[0], b[0], rtol=0, atol=1e-12)
+    for u, v in zip(a[1] if mode == "LSTM" else (a[1],), b[1] if mode == "LSTM" else (b[1],)):
+        torch.testing.assert_close(u, v, rtol=0, atol=1e-12)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x, hx)[0], b[0], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"must have shape \(D \* num_layers, H\) = \(4, 4\)"):
+        ours(x, (h[:2], h[:2]) if mode == "LSTM" else h[:2])
+
+
+def test_embedding_from_pretrained_matches_torch():
+    w = torch.randn(5, 3, **F64)
+    for freeze in (True, False):
+        ours = dnn.Embedding.from_pretrained(w, freeze=freeze, padding_idx=1)
+        ref = torch.nn.Embedding.from_pretrained(w, freeze=freeze, padding_idx=1)
+        assert ours.weight.requires_grad == ref.weight.requires_grad == (not freeze)
+        idx = torch.tensor([1, 4, 1])
+        torch.testing.assert_close(ours(idx), ref(idx), rtol=0, atol=0)
+    assert ours.weight.data_ptr() != w.data_ptr()
+    with pytest.raises(ValueError, match=r"'embeddings' must have shape \(V, D\)"):
+        dnn.Embedding.from_pretrained(torch.randn(5))

@@ -125,6 +125,7 @@ class RNNCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh, relu):
+        """One step: the activation of the affine map of ``x`` and ``h``."""
         a = torch.addmm(_affine(x, w_ih, b_ih), h, w_hh.t())
         if b_hh is not None:
             a = a + b_hh
@@ -134,6 +135,7 @@ class RNNCellFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_h):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         a = torch.addmm(_affine(x, w_ih, b_ih), h, w_hh.t())
         if b_hh is not None:
@@ -172,12 +174,14 @@ class LSTMCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, c, w_ih, w_hh, b_ih, b_hh):
+        """One step: ``(h', c')`` from the four gates."""
         ctx.save_for_backward(x, h, c, w_ih, w_hh, b_ih, b_hh)
         i, f, g, o, c_new = _lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh)
         return o * torch.tanh(c_new), c_new
 
     @staticmethod
     def backward(ctx, grad_h, grad_c):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, c, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         i, f, g, o, c_new = _lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh)
         tc = torch.tanh(c_new)
@@ -234,12 +238,14 @@ class GRUCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh):
+        """One step: ``h'`` from the gates ``r``, ``z`` and the candidate ``n``."""
         ctx.save_for_backward(x, h, w_ih, w_hh, b_ih, b_hh)
         r, z, n, _ = _gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)
         return n + z * (h - n)
 
     @staticmethod
     def backward(ctx, grad_h):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         r, z, n, u = _gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)
         d_n = grad_h * (1 - z) * (1 - n * n)
@@ -470,6 +476,7 @@ class RNNLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu):
+        """Run the recurrence over all steps; return ``(out, h_n)``."""
         xs = _project(_steps(x, reverse), w_ih, _sum_bias(b_ih, b_hh))
         out = torch.empty_like(xs)  # the projection's shape is (T, N, H) here
         h = h0
@@ -485,6 +492,7 @@ class RNNLayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, out = ctx.saved_tensors
         g = _steps(grad_out, ctx.reverse)
         # phi'(a_t) for all steps at once
@@ -522,6 +530,7 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+        """Run the recurrence over all steps; return ``(out, h_n, c_n)``."""
         gates = _project(_steps(x, reverse), w_ih, _sum_bias(b_ih, b_hh))  # (T, N, 4H)
         steps, n, four_h = gates.shape
         hd = four_h // 4
@@ -529,18 +538,20 @@ class LSTMLayerFunction(torch.autograd.Function):
         cs = gates.new_empty(steps + 1, n, hd)  # c_0, c_1, ..., c_T
         cs[0] = c0
         tcs = gates.new_empty(steps, n, hd)  # tanh(c_t)
-        # views of all steps, indexed by t in the loop
-        a_if, a_g, a_o = gates[:, :, : 2 * hd], gates[:, :, 2 * hd : 3 * hd], gates[:, :, 3 * hd :]
-        gi, gf = gates[:, :, :hd], gates[:, :, hd : 2 * hd]
+        # per-step views, made once (unbind is one call; indexing in the loop would be one call per view)
+        g_all = gates.unbind(0)
+        a_if = gates[:, :, : 2 * hd].unbind(0)
+        a_i, a_f, a_g, a_o = (v.unbind(0) for v in gates.split(hd, dim=2))
+        c_all, tc_all, h_all = cs.unbind(0), tcs.unbind(0), out.unbind(0)
         h = h0
         wt = w_hh.t()
         for t in range(steps):
-            gates[t].addmm_(h, wt)
+            g_all[t].addmm_(h, wt)
             a_if[t].sigmoid_()
             a_g[t].tanh_()
             a_o[t].sigmoid_()
-            c = torch.mul(gf[t], cs[t], out=cs[t + 1]).addcmul_(gi[t], a_g[t])
-            h = torch.mul(a_o[t], torch.tanh(c, out=tcs[t]), out=out[t])
+            c = torch.mul(a_f[t], c_all[t], out=c_all[t + 1]).addcmul_(a_i[t], a_g[t])
+            h = torch.mul(a_o[t], torch.tanh(c, out=tc_all[t]), out=h_all[t])
         ctx.save_for_backward(x, h0, w_ih, w_hh, gates, out, cs, tcs)
         ctx.reverse = reverse
         return _steps(out, reverse), out[-1].clone(), cs[-1].clone()
@@ -548,6 +559,7 @@ class LSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn, grad_cn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, gates, out, cs, tcs = ctx.saved_tensors
         steps, n, hd = out.shape
         g_out = _steps(grad_out, ctx.reverse)
@@ -566,13 +578,16 @@ class LSTMLayerFunction(torch.autograd.Function):
         dh = g_out[-1] if grad_hn is None else g_out[-1] + grad_hn
         dc = torch.zeros_like(out[0]) if grad_cn is None else grad_cn
         w_back = _backward_operand(w_hh)
+        d_o, d_c, d_ifg, f_all = d_o.unbind(0), d_c.unbind(0), d_ifg.unbind(0), f.unbind(0)
+        delta_all, delta_ifg, delta_o = delta.unbind(0), delta_ifg.unbind(0), delta_o.unbind(0)
+        g_steps = g_out.unbind(0)
         for t in range(steps - 1, -1, -1):
             torch.mul(dh, d_o[t], out=delta_o[t])
             chat = torch.addcmul(dc, dh, d_c[t])
             torch.mul(chat.unsqueeze(1), d_ifg[t], out=delta_ifg[t])
-            dc = chat.mul_(f[t])
+            dc = chat.mul_(f_all[t])
             if t > 0:
-                dh = torch.addmm(g_out[t - 1], delta[t], w_back)
+                dh = torch.addmm(g_steps[t - 1], delta_all[t], w_back)
         need = ctx.needs_input_grad
         gh0 = delta[0] @ w_hh if need[1] else None
         gc0 = dc if need[2] else None
@@ -595,6 +610,7 @@ class GRULayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+        """Run the recurrence over all steps; return ``(out, h_n)``."""
         ax = _project(_steps(x, reverse), w_ih, b_ih)  # (T, N, 3H)
         steps, n, three_h = ax.shape
         hd = three_h // 3
@@ -620,6 +636,7 @@ class GRULayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, ax, ah, out = ctx.saved_tensors
         steps, n, hd = out.shape
         g_out = _steps(grad_out, ctx.reverse)

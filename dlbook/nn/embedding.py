@@ -45,6 +45,30 @@ class Embedding(torch.nn.Module):
         self.weight = torch.nn.Parameter(torch.empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(cls, embeddings: torch.Tensor, freeze: bool = True, padding_idx: int | None = None):
+        """An embedding layer holding a copy of ``embeddings`` ``(V, D)``, as in :mod:`torch.nn`.
+
+        Equals :meth:`torch.nn.Embedding.from_pretrained`. With
+        ``freeze=True`` the weight gets no gradient. The padding row is kept
+        as given (not zeroed), as in PyTorch.
+
+        Examples
+        --------
+        >>> emb = Embedding.from_pretrained(torch.eye(3))
+        >>> emb(torch.tensor([2])), emb.weight.requires_grad
+        (tensor([[0., 0., 1.]]), False)
+        """
+        if not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 2:
+            shape = tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__
+            raise ValueError(f"Embedding.from_pretrained: argument 'embeddings' must have shape (V, D), got {shape}")
+        v, d = embeddings.shape
+        layer = cls(v, d, padding_idx=padding_idx, device=embeddings.device, dtype=embeddings.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(embeddings)
+        layer.weight.requires_grad_(not freeze)
+        return layer
+
     def reset_parameters(self) -> None:
         """Draw the weight from :math:`\\mathcal N(0, 1)` and zero the padding row."""
         with torch.no_grad():

@@ -108,13 +108,12 @@ ax.legend()
 plt.show()
 
 # %%
-# The tanh RNN starts, like the others, at the error of the constant
-# prediction. Its gradient with respect to the first marked number passes
-# through a product of about ``T/2`` Jacobians
+# All three models start at the error of the constant prediction. The
+# gradient that tells the tanh RNN to keep the first marked number passes
+# through a product of at least ``T/2`` Jacobians
 # :math:`\operatorname{diag}(1 - h_k^2) W_{hh}` and is far smaller than the
-# gradient of the nearby steps (the figure of
-# :doc:`plot_gradient_norms` shows how much smaller), so it learns
-# at best the second number, which lies closer to the end. The LSTM and
-# GRU carry the first number along the additive path of their cell or
-# hidden state, where the gradient is multiplied only by the forget or
-# update gate.
+# gradient from the nearby steps (the figure of :doc:`plot_gradient_norms`
+# shows how much smaller); in the printed runs it stays at the error of the
+# constant prediction. The LSTM and GRU carry the numbers along the additive
+# path of their cell or hidden state, where the gradient is multiplied only
+# by the forget or update gate, and their error falls far below it.
