@@ -1,5 +1,6 @@
-"""Text utilities shared by the sequence chapters: a vocabulary.
+"""Text utilities shared by the sequence chapters: a tokenizer and a vocabulary.
 
+:func:`kim_tokenize` splits a sentence the way Kim (2014) prepared MR.
 A :class:`Vocab` maps tokens to indices and back. The sentence
 classifiers, the language models and the word embeddings all build one,
 always from training text only.
@@ -7,12 +8,55 @@ always from training text only.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import torch
 
-__all__ = ["Vocab"]
+__all__ = ["Vocab", "kim_tokenize"]
+
+_KIM_RULES = (
+    (re.compile(r"[^A-Za-z0-9(),!?'`]"), " "),  # anything else becomes a space
+    (re.compile(r"'s"), " 's"),
+    (re.compile(r"'ve"), " 've"),
+    (re.compile(r"n't"), " n't"),
+    (re.compile(r"'re"), " 're"),
+    (re.compile(r"'d"), " 'd"),
+    (re.compile(r"'ll"), " 'll"),
+    (re.compile(r","), " , "),
+    (re.compile(r"!"), " ! "),
+    (re.compile(r"\("), " ( "),
+    (re.compile(r"\)"), " ) "),
+    (re.compile(r"\?"), " ? "),
+)
+
+
+def kim_tokenize(text: str, lower: bool = True) -> list[str]:
+    """Split ``text`` into tokens with the rules of Kim's ``clean_str`` (CNN_sentence, 2014).
+
+    In order: every character other than ASCII letters, digits and
+    ``( ) , ! ? ' `` ` is replaced by a space; the clitics ``'s 've n't 're
+    'd 'll`` are split off as tokens of their own; ``, ! ( ) ?`` become
+    tokens; the text is lower-cased (unless ``lower=False``) and split on
+    white space. So accented Latin-1 letters, hyphens, dots, colons and
+    quotes ``"`` separate tokens and are dropped. Kim's Python 2 code wrote
+    the brackets and the question mark as the two-character tokens ``\\(``,
+    ``\\)`` and ``\\?`` (an escaped replacement string); here they are the
+    bare characters, which gives the same partition of every sentence.
+
+    Examples
+    --------
+    >>> kim_tokenize("It's not a bad film -- isn't it?")
+    ['it', "'s", 'not', 'a', 'bad', 'film', 'is', "n't", 'it', '?']
+    >>> kim_tokenize("Jean-Claude (Van Damme), 1.5 stars!")
+    ['jean', 'claude', '(', 'van', 'damme', ')', ',', '1', '5', 'stars', '!']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"kim_tokenize: argument 'text' must be a str, got {type(text).__name__}")
+    for pattern, repl in _KIM_RULES:
+        text = pattern.sub(repl, text)
+    return (text.lower() if lower else text).split()
 
 
 class Vocab:

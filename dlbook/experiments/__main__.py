@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="worker processes sharing the runs, each with cpu_count // jobs threads")
         p.add_argument("--out", default=".", help="folder for the results file")
         p.add_argument("--note", default="", help="free text stored in the JSON (e.g. machine load)")
+        p.add_argument("--merge", action="store_true",
+                       help="keep the rows already in the results file that this run does not produce")
         study.add_arguments(p)
     return parser
 
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         result = study.run(args)
     except ValueError as err:
         parser.error(str(err))
-    path = write_results(result, args.out, study.results_name(args), argv, note=args.note)
+    path = write_results(result, args.out, study.results_name(args), argv, note=args.note, merge=args.merge)
     for line in getattr(study, "summary_lines", lambda r: [])(result):
         print(line)
     print(f"wrote {path}")

@@ -34,12 +34,13 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["STUDIES", "WorkerPool", "check_jobs", "mean_std", "study_record", "summarise", "thread_count",
-           "write_results"]
+__all__ = ["STUDIES", "WorkerPool", "check_jobs", "mean_std", "merge_rows", "study_record", "summarise",
+           "thread_count", "write_results"]
 
 #: Study name -> module implementing it (imported only when the study is run).
 STUDIES = {
     "mnist3k": "dlbook.experiments.mnist3k",
+    "mr": "dlbook.experiments.mr",
 }
 
 
@@ -201,11 +202,47 @@ def study_record(experiment: str, budget: str, rows: list[dict], *, info: dict, 
     return record
 
 
-def write_results(result: dict, out: str | os.PathLike, name: str, argv: Sequence[str], note: str = "") -> Path:
+_ROW_PROVENANCE = ("command", "commit", "uncommitted_changes", "date", "budget", "hardware", "study_wall_time",
+                   "torch_version", "note")
+
+
+def merge_rows(old: dict, new: dict) -> dict:
+    """``new`` with the rows of ``old`` that it does not replace (matched by ``name``) kept in their place.
+
+    Each row carries its own provenance under ``"run"`` (command, commit,
+    date, budget, hardware, ...), taken from the record it came from, since
+    merged rows may come from different runs; the top-level fields are
+    those of ``new``.
+
+    Examples
+    --------
+    >>> old = {"experiment": "s", "rows": [{"name": "a", "x": 1}, {"name": "b", "x": 2}], "commit": "c1"}
+    >>> new = {"experiment": "s", "rows": [{"name": "b", "x": 3}, {"name": "c", "x": 4}], "commit": "c2"}
+    >>> [(r["name"], r["x"], r["run"]["commit"]) for r in merge_rows(old, new)["rows"]]
+    [('a', 1, 'c1'), ('b', 3, 'c2'), ('c', 4, 'c2')]
+    """
+    if old.get("experiment") != new.get("experiment"):
+        raise ValueError(f"merge_rows: cannot merge a {new.get('experiment')!r} study into a "
+                         f"{old.get('experiment')!r} results file")
+
+    def stamped(record):
+        prov = {k: record[k] for k in _ROW_PROVENANCE if k in record}
+        return [{**row, "run": row.get("run", prov)} for row in record["rows"]]
+
+    fresh = {row["name"]: row for row in stamped(new)}
+    rows = [fresh.pop(row["name"], row) for row in stamped(old)]
+    return {**new, "rows": rows + list(fresh.values())}
+
+
+def write_results(result: dict, out: str | os.PathLike, name: str, argv: Sequence[str], note: str = "",
+                  merge: bool = False) -> Path:
     """Add the command line and a note to ``result`` and write it as ``out/name`` (JSON).
 
     ``argv`` is the argument list after ``python -m dlbook.experiments``.
-    The folder is created when missing. Returns the path written.
+    The folder is created when missing. With ``merge`` and an existing
+    file, the rows already there that this run did not produce are kept
+    (:func:`merge_rows`), so rows run separately end up in one file.
+    Returns the path written.
     """
     import json
 
@@ -214,5 +251,7 @@ def write_results(result: dict, out: str | os.PathLike, name: str, argv: Sequenc
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
+    if merge and path.exists():
+        result = merge_rows(json.loads(path.read_text()), result)
     path.write_text(json.dumps(result, indent=1) + "\n")
     return path
