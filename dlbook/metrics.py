@@ -116,4 +116,4 @@ def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> f
         raise ValueError(f"perplexity: argument 'n_tokens' must be >= 1, got {n_tokens!r}")
     if math.isnan(nll):
         raise ValueError("perplexity: argument 'nll_sum' is NaN")
-    return math.exp(nll / n)
+    return math.exp(nll / n) if nll / n < 700 else math.inf
