@@ -83,6 +83,9 @@ def add_arguments(parser) -> None:
                         help="training time per row under the default budget (evaluations excluded)")
     parser.add_argument("--epochs", type=float, default=None, help="override every row's number of epochs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="stop every row after this many updates")
+    parser.add_argument("--save-params", default=None,
+                        help="save the last row's final parameters here (torch.save; first process only)")
 
 
 def _distributed():
@@ -107,7 +110,8 @@ def shard_columns(data: torch.Tensor, rank: int, world: int) -> torch.Tensor:
 
 
 def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float = 30.0, epochs: float | None = None,
-              seed: int = 0, progress: bool | None = None) -> dict:
+              seed: int = 0, progress: bool | None = None, steps: int | None = None,
+              save_params: str | None = None) -> dict:
     """Train and evaluate one row; returns its results entry."""
     from dlbook.models.lm import build_model, evaluate, train_lm
 
@@ -133,9 +137,11 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
     history = train_lm(net, train, valid, bptt=bptt, lr=row["lr"], clip=row["clip"], epochs=n_epochs,
                        decay_start=row.get("decay_start"), decay=row.get("decay", 0.5),
                        max_seconds=by_budget(smoke=None, ci=None, default=60 * max_minutes, full=None, budget=budget),
-                       max_steps=by_budget(smoke=6, ci=None, default=None, budget=budget),
+                       max_steps=steps or by_budget(smoke=6, ci=None, default=None, budget=budget),
                        evals_per_epoch=by_budget(smoke=1, ci=2, default=4, full=1, budget=budget),
                        optimizer=row.get("optimizer", "sgd"), progress=progress)
+    if save_params and rank == 0:
+        torch.save(model.state_dict(), save_params)
     valid_res, test_res = evaluate(model, valid, bptt), evaluate(model, test, bptt)
     tokens = history["tokens"] * world
     return {"name": name, "spec": {k: v for k, v in row.items() if k not in ("seed", "paper")},
@@ -152,7 +158,8 @@ def run(args) -> dict:
     started = time.perf_counter()
     corpus = load_ptb() if args.dataset == "ptb" else load_gutenberg()
     rows = [train_row(name, ROWS[name], corpus, args.budget, max_minutes=args.max_minutes, epochs=args.epochs,
-                      seed=args.seed, progress=None) for name in args.rows]
+                      seed=args.seed, progress=None, steps=args.steps, save_params=args.save_params)
+            for name in args.rows]
     rank, world = _distributed()
     return study_record("lm", args.budget, rows, info=info, started=started, jobs=args.jobs, dataset=args.dataset,
                         vocabulary=len(corpus.vocab),

@@ -598,7 +598,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
             window_nll += float(nll.detach())
             window_tokens += y.numel()
             if step_hook is not None:
-                step_hook(steps, float(loss))
+                step_hook(steps, float(loss.detach()))
             last = steps >= total_windows or (max_seconds is not None and seconds >= max_seconds)
             if w in eval_at or last:
                 point = {"epoch": epoch + w / windows, "tokens": tokens, "seconds": round(seconds, 2),
