@@ -359,3 +359,41 @@ def test_clip_grad_norm_nonfinite():
     with pytest.raises(RuntimeError, match="error_if_nonfinite"):
         clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
     assert torch.isinf(clip_grad_norm_(p, 1.0))
+
+
+# --------------------------------------------------------------------------
+# dlbook.sequences
+# --------------------------------------------------------------------------
+
+
+def test_adding_problem_targets_and_markers():
+    from dlbook.sequences import adding_problem
+
+    x, y = adding_problem(50, 20, torch.Generator().manual_seed(0))
+    marks = x[:, :, 1]
+    assert torch.equal(marks.sum(0), torch.full((50,), 2.0))
+    assert torch.equal(marks[:10].sum(0), torch.ones(50))  # one marker in each half
+    torch.testing.assert_close((x[:, :, 0] * marks).sum(0), y)
+    with pytest.raises(ValueError, match="'steps' must be at least 2"):
+        adding_problem(3, 1)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_unroll_and_state_gradient_norms(mode):
+    from dlbook.sequences import state_gradient_norms, unroll
+
+    model = getattr(dnn, mode)(I, H).double()
+    x = torch.randn(6, 3, I, **F64)
+    hs = unroll(model, x)
+    torch.testing.assert_close(torch.stack(hs[1:]), model(x)[0], rtol=0, atol=1e-12)
+    norms = state_gradient_norms(model, x)
+    assert norms.shape == (7,)
+    torch.testing.assert_close(norms[0], torch.tensor(1.0, **F64))
+    if mode != "LSTM":  # distance 1 by autograd on the module (one state, no cell to carry)
+        prev, _ = model(x[:-1])
+        last = prev[-1].detach().requires_grad_()
+        out, _ = model(x[-1:], last[None])
+        (out[-1] @ torch.full((H,), H**-0.5, **F64)).sum().backward()
+        torch.testing.assert_close(norms[1], last.grad.norm(dim=1).mean())
+    with pytest.raises(ValueError, match="one-directional"):
+        unroll(getattr(dnn, mode)(I, H, bidirectional=True), x)

@@ -32,12 +32,14 @@ class EmbeddingFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, indices, weight, padding_idx):
+        """Gather the rows ``weight[indices]``."""
         ctx.save_for_backward(indices)
         ctx.num_rows, ctx.padding_idx = weight.shape[0], padding_idx
         return weight.index_select(0, indices.reshape(-1)).view(*indices.shape, weight.shape[1])
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Scatter-add the upstream rows into the rows that were used."""
         (indices,) = ctx.saved_tensors
         if not ctx.needs_input_grad[1]:
             return None, None, None

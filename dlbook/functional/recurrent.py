@@ -125,6 +125,7 @@ class RNNCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh, relu):
+        """One step: the activation of the affine map of ``x`` and ``h``."""
         a = torch.addmm(_affine(x, w_ih, b_ih), h, w_hh.t())
         if b_hh is not None:
             a = a + b_hh
@@ -134,6 +135,7 @@ class RNNCellFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_h):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         a = torch.addmm(_affine(x, w_ih, b_ih), h, w_hh.t())
         if b_hh is not None:
@@ -172,12 +174,14 @@ class LSTMCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, c, w_ih, w_hh, b_ih, b_hh):
+        """One step: ``(h', c')`` from the four gates."""
         ctx.save_for_backward(x, h, c, w_ih, w_hh, b_ih, b_hh)
         i, f, g, o, c_new = _lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh)
         return o * torch.tanh(c_new), c_new
 
     @staticmethod
     def backward(ctx, grad_h, grad_c):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, c, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         i, f, g, o, c_new = _lstm_gates(x, h, c, w_ih, w_hh, b_ih, b_hh)
         tc = torch.tanh(c_new)
@@ -234,12 +238,14 @@ class GRUCellFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih, b_hh):
+        """One step: ``h'`` from the gates ``r``, ``z`` and the candidate ``n``."""
         ctx.save_for_backward(x, h, w_ih, w_hh, b_ih, b_hh)
         r, z, n, _ = _gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)
         return n + z * (h - n)
 
     @staticmethod
     def backward(ctx, grad_h):
+        """The cell's backward equations, from the gates recomputed with differentiable operations."""
         x, h, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
         r, z, n, u = _gru_gates(x, h, w_ih, w_hh, b_ih, b_hh)
         d_n = grad_h * (1 - z) * (1 - n * n)
@@ -470,6 +476,7 @@ class RNNLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse, relu):
+        """Run the recurrence over all steps; return ``(out, h_n)``."""
         xs = _project(_steps(x, reverse), w_ih, _sum_bias(b_ih, b_hh))
         out = torch.empty_like(xs)  # the projection's shape is (T, N, H) here
         h = h0
@@ -485,6 +492,7 @@ class RNNLayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, out = ctx.saved_tensors
         g = _steps(grad_out, ctx.reverse)
         # phi'(a_t) for all steps at once
@@ -522,6 +530,7 @@ class LSTMLayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
+        """Run the recurrence over all steps; return ``(out, h_n, c_n)``."""
         gates = _project(_steps(x, reverse), w_ih, _sum_bias(b_ih, b_hh))  # (T, N, 4H)
         steps, n, four_h = gates.shape
         hd = four_h // 4
@@ -548,6 +557,7 @@ class LSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn, grad_cn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, gates, out, cs, tcs = ctx.saved_tensors
         steps, n, hd = out.shape
         g_out = _steps(grad_out, ctx.reverse)
@@ -595,6 +605,7 @@ class GRULayerFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
+        """Run the recurrence over all steps; return ``(out, h_n)``."""
         ax = _project(_steps(x, reverse), w_ih, b_ih)  # (T, N, 3H)
         steps, n, three_h = ax.shape
         hd = three_h // 3
@@ -620,6 +631,7 @@ class GRULayerFunction(torch.autograd.Function):
     @staticmethod
     @_first_order_only
     def backward(ctx, grad_out, grad_hn):
+        """Backpropagation through time; first derivatives only."""
         x, h0, w_ih, w_hh, ax, ah, out = ctx.saved_tensors
         steps, n, hd = out.shape
         g_out = _steps(grad_out, ctx.reverse)

@@ -47,8 +47,8 @@ class RNNBase(torch.nn.Module):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name}: argument '{arg}' must be an int >= {low}, got {value!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: argument 'dropout' must be a number in [0, 1], got {dropout!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"{name}: argument 'dropout' must be a number in [0, 1), got {dropout!r}")
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
@@ -180,10 +180,15 @@ class RNNBase(torch.nn.Module):
 class RNN(RNNBase):
     """Elman RNN layers, :math:`h_t = \\tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`, as :class:`torch.nn.RNN`.
 
+    ``forward(input, hx=None)`` returns ``(output, h_n)``, with ``output`` of
+    shape ``(T, N, D H)`` and ``h_n`` of shape ``(D * num_layers, N, H)``,
+    where ``D`` is 2 for a bidirectional network and 1 otherwise. Unbatched
+    input ``(T, I)`` gives unbatched results.
+
     Parameters
     ----------
     input_size, hidden_size : int
-        :math:`I` and :math:`H`.
+        The input size :math:`I` and the hidden size :math:`H`.
     num_layers : int
         Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k - 1`.
     nonlinearity : str
@@ -196,12 +201,8 @@ class RNN(RNNBase):
     dropout : float
         Dropout probability on the outputs of every layer but the last, in training.
     bidirectional : bool
-        Add a layer running from the last step to the first; ``D = 2``
-        and the outputs are concatenated, ``(T, N, 2H)``.
-
-    Returns from ``forward(input, hx=None)``: ``(output, h_n)``, with
-    ``output`` ``(T, N, D H)`` and ``h_n`` ``(D * num_layers, N, H)``.
-    Unbatched input ``(T, I)`` gives unbatched results.
+        Add a layer running from the last step to the first; the outputs
+        of the two directions are concatenated, ``(T, N, 2H)``.
 
     Examples
     --------
