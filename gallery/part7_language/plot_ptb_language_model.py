@@ -10,7 +10,7 @@ window to the next. The script plots the training and validation
 perplexity against the number of training tokens and then samples text at
 several inverse temperatures :math:`\\beta`.
 
-The budget sets the size of the slice: ``ci`` trains on 150,000 tokens,
+The budget sets the size of the slice: ``ci`` trains on 100,000 tokens,
 ``default`` on the whole training stream for two epochs. These are short
 runs; the chapter's results table comes from ``python -m dlbook.experiments lm``.
 """
@@ -33,22 +33,22 @@ use_style()
 budget = get_budget()
 torch.manual_seed(0)
 corpus = load_ptb()
-n_train = by_budget(smoke=10_000, ci=150_000, default=len(corpus.train))
-n_valid = by_budget(smoke=4_000, ci=20_000, default=len(corpus.valid))
+n_train = by_budget(smoke=10_000, ci=100_000, default=len(corpus.train))
+n_valid = by_budget(smoke=4_000, ci=10_000, default=len(corpus.valid))
 epochs = by_budget(smoke=1, ci=1, default=2)
 train = batchify(corpus.train[:n_train], 20)
 valid = batchify(corpus.valid[:n_valid], 10)
-model = RNNLM(len(corpus.vocab), 64, 64, num_layers=1, dropout=0.1, tie=True)
+model = RNNLM(len(corpus.vocab), 64, 64, num_layers=1, tie=True)
 print(f"budget {budget}: {n_train:,} training tokens, {n_valid:,} validation tokens, "
       f"{sum(p.numel() for p in model.parameters()):,} parameters")
 
 # %%
 # Training
 # --------
-# Plain SGD with learning rate 10, gradient norm clipped at 0.25, windows of
+# Plain SGD with learning rate 20, gradient norm clipped at 0.25, windows of
 # 35 steps, four validation evaluations per epoch.
 start = time.perf_counter()
-history = train_lm(model, train, valid, bptt=35, lr=10.0, clip=0.25, epochs=epochs,
+history = train_lm(model, train, valid, bptt=35, lr=20.0, clip=0.25, epochs=epochs,
                    evals_per_epoch=by_budget(smoke=1, ci=4, default=4), max_steps=by_budget(smoke=8, ci=None,
                                                                                               default=None))
 final = evaluate(model, valid, bptt=35)
