@@ -109,6 +109,7 @@ class LanguageModel(torch.nn.Module):
         self.decoder_bias = torch.nn.Parameter(torch.zeros(vocab_size))
 
     def features(self, input: torch.Tensor, state):  # pragma: no cover - abstract
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` and the new state; each model defines it."""
         raise NotImplementedError
 
     def init_state(self, batch_size: int):
@@ -199,6 +200,7 @@ class RNNLM(LanguageModel):
                 torch.nn.init.zeros_(self.decoder_bias)
 
     def features(self, input, state=None):
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
         x = locked_dropout(self.embedding(input), self.dropout, self.training, self.variational)
         new_state = []
         for i, layer in enumerate(self.layers):
@@ -239,6 +241,7 @@ class GatedCNNLM(LanguageModel):
             self.embedding.weight.uniform_(-0.1, 0.1)
 
     def features(self, input, state=None):
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
         t_len, b = input.shape
         past = state[0] if state is not None else input.new_zeros(self.context, b)
         tokens = torch.cat((past, input), 0)                          # (C + T, B)
@@ -331,6 +334,7 @@ class CharAwareLM(LanguageModel):
         return y.reshape(*tokens.shape, -1)
 
     def features(self, input, state=None):
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
         x = locked_dropout(self.word_vectors(input), self.dropout, self.training, False)
         x, state = self.rnn(x, state)
         return locked_dropout(x, self.dropout, self.training, False), state
@@ -369,6 +373,7 @@ class AttentionLM(LanguageModel):
             self.embedding.weight.uniform_(-0.1, 0.1)
 
     def features(self, input, state=None):
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
         rnn_state, memory = state if state is not None else (None, None)
         x = locked_dropout(self.embedding(input), self.dropout, self.training, False)
         h, rnn_state = self.rnn(x, rnn_state)
@@ -407,6 +412,7 @@ class ContextLM(LanguageModel):
             self.embedding.weight.uniform_(-0.1, 0.1)
 
     def features(self, input, state=None):
+        """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
         emb = self.embedding(input)                                    # (T, B, D)
         t_len, b, d = emb.shape
         if state is None:

@@ -46,9 +46,12 @@ class AdaptiveLogSoftmaxWithLoss(torch.nn.Module):
     head_bias : bool
         Whether the head has a bias.
 
-    Shape: ``forward(input (N, D), target (N,))`` returns ``output`` (the
-    target log-probabilities, shape ``(N,)``) and ``loss`` (their negative
-    mean, a scalar). ``log_prob(input)`` gives ``(N, V)``.
+    Notes
+    -----
+    ``forward(input, target)`` takes ``input`` of shape ``(N, D)`` and
+    ``target`` of shape ``(N,)``, and returns ``output``, the target
+    log-probabilities of shape ``(N,)``, and ``loss``, their negative mean.
+    ``log_prob(input)`` returns shape ``(N, V)``.
 
     Examples
     --------
@@ -103,6 +106,7 @@ class AdaptiveLogSoftmaxWithLoss(torch.nn.Module):
                 raise IndexError(f"AdaptiveLogSoftmaxWithLoss: 'target' values must be in [0, {self.n_classes})")
 
     def forward(self, input: torch.Tensor, target: torch.Tensor):
+        """Target log-probabilities ``(N,)`` and the loss, as a named tuple ``(output, loss)``."""
         self._check(input, target)
         head_logp = log_softmax(self._head(input), dim=1)
         output = input.new_zeros(input.shape[0])

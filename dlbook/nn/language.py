@@ -35,6 +35,7 @@ class GatedConv1d(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.empty(2 * out_channels).uniform_(-bound, bound))
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """Gated causal convolution of ``input`` ``(N, C_in, T)``; shape ``(N, C_out, T)``."""
         return glu(causal_conv1d(input, self.weight, self.bias), dim=1)
 
     def extra_repr(self) -> str:
@@ -64,6 +65,7 @@ class Highway(torch.nn.Module):
         self.bias_t = torch.nn.Parameter(torch.full((size,), float(gate_bias)))
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """Highway layer applied to the last dimension of ``input`` ``(*, D)``."""
         flat = input.reshape(-1, self.size)
         return highway(flat, self.weight_h, self.bias_h, self.weight_t, self.bias_t).reshape(input.shape)
 
