@@ -45,6 +45,12 @@ def test_ptb_missing_file_error(tmp_path):
     assert "ptb.train.txt" in message and str(tmp_path / "ptb" / "ptb.train.txt") in message
 
 
+def test_gutenberg_missing_file_error(tmp_path):
+    with pytest.raises(DataNotAvailableError) as info:
+        load_gutenberg(root=tmp_path, download=False)
+    assert "austen-emma.txt" in str(info.value) and str(tmp_path / "gutenberg") in str(info.value)
+
+
 def test_gutenberg_split_is_disjoint_and_seeded():
     _root("gutenberg")
     a = load_gutenberg(download=False, block_lines=400)
