@@ -16,7 +16,9 @@ columns, so the updates are the same (tested in ``tests/test_lm_ddp.py``).
 Budgets: ``smoke`` trains a few steps on a 20,000-token slice; ``ci`` one
 short pass over a 60,000-token slice; ``default`` each row's own schedule,
 cut at ``--max-minutes`` (30) of training; ``full`` the paper's whole
-schedule. The paper-scale presets (``zaremba-medium``, ``zaremba-large``,
+schedule. The ``claim-*`` rows change one setting of a 2 x 100 LSTM
+(``claim-emb-equal`` is the base) to test the write-up's hyper-parameter
+findings at CPU scale. The paper-scale presets (``zaremba-medium``, ``zaremba-large``,
 ``seed-2x1000-tied``) are only meant for ``full``.
 """
 
@@ -59,6 +61,27 @@ ROWS = {
                       epochs=20, dropout=0.2),
     "context": dict(model="context", hidden=200, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
                     dropout=0.2),
+    # controlled runs for the write-up's hyper-parameter claims: one change from the base 2 x 100 LSTM
+    "claim-depth-1": dict(model="lstm", emb=100, hidden=100, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-depth-3": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-depth-5": dict(model="lstm", emb=100, hidden=100, layers=5, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-emb-half": dict(model="lstm", emb=50, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                           epochs=6),
+    "claim-emb-equal": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                            epochs=6),
+    "claim-dropout-small": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                                epochs=6, dropout=0.5),
+    "claim-large-no-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0,
+                                   clip=0.25, epochs=6),
+    "claim-large-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                                epochs=6, dropout=0.5),
+    "claim-tied": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=6,
+                       tie=True),
+    "claim-bptt-10": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=10, lr=20.0, clip=0.25,
+                          epochs=6),
     # paper scale: run only under the ``full`` budget
     "zaremba-medium": dict(model="lstm", emb=650, hidden=650, layers=2, batch=20, bptt=35, lr=1.0, clip=5.0,
                            epochs=39, decay_start=6, decay=0.8, dropout=0.5, init=0.05, paper=82.7),
