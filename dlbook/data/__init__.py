@@ -11,6 +11,7 @@ from dlbook.data.idx import read_idx
 from dlbook.data.mnist import load_fashion_mnist, load_mnist
 from dlbook.data.registry import REGISTRY, DataFile, DataSet, get_dataset
 from dlbook.data.splits import balanced_split
+from dlbook.data.wordsim import load_analogies, load_word_similarity
 
 __all__ = [
     "REGISTRY",
@@ -21,8 +22,10 @@ __all__ = [
     "data_root",
     "fetch",
     "get_dataset",
+    "load_analogies",
     "load_fashion_mnist",
     "load_mnist",
+    "load_word_similarity",
     "read_idx",
     "transforms",
     "verify",

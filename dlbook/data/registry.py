@@ -63,6 +63,9 @@ _FASHION_MIRRORS = (
     "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
 )
 
+# gensim ships the three test sets unchanged in its repository.
+_WORDSIM_MIRRORS = ("https://raw.githubusercontent.com/piskvorky/gensim/develop/gensim/test/test_data/",)
+
 REGISTRY = {
     "mnist": DataSet(
         name="mnist",
@@ -89,6 +92,20 @@ REGISTRY = {
                 "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
                 "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
                 "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            },
+        ),
+    ),
+    "word-similarity": DataSet(
+        name="word-similarity",
+        description="WordSim-353 (Finkelstein et al. 2002), SimLex-999 (Hill et al. 2015) and the Google "
+                    "analogy questions (Mikolov et al. 2013), as shipped with gensim",
+        license="research use; cite the authors",
+        files=_files(
+            _WORDSIM_MIRRORS,
+            {
+                "wordsim353.tsv": "f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d",
+                "simlex999.txt": "d5e0501971478a511430ee880bd0121e94ac701ba86d90544d83e6d2ba3db05d",
+                "questions-words.txt": "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
             },
         ),
     ),
