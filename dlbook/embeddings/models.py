@@ -235,9 +235,10 @@ class SkipGram:
         self.noise = noise_distribution(self.counts, self.ns_exponent)
         # word2vec's unigram table: word w fills a share P_n(w) of the slots, so that a
         # uniform slot is a draw from P_n (one gather per noise word instead of a search)
-        cdf = torch.cumsum(self.noise.double(), 0)
-        slots = (torch.arange(self.table_size, dtype=torch.float64) + 0.5) / self.table_size
-        self._noise_table = torch.searchsorted(cdf, slots).clamp_(max=len(self.vocab) - 1).to(torch.int32)
+        # (slot boundaries at round(T * cumulative P_n), so each share is exact to 1/T)
+        ends = torch.round(torch.cumsum(self.noise.double(), 0) * self.table_size).long()
+        sizes = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))
+        self._noise_table = torch.repeat_interleave(torch.arange(len(self.vocab), dtype=torch.int32), sizes)
         self.keep = keep_probability(self.counts, self.sample)
 
     def _init_weights(self, gen: torch.Generator) -> None:
@@ -299,7 +300,7 @@ class SkipGram:
                 if rows.numel() == 0:
                     continue
                 ctx = e_ids[jc[rows, cols]]                                       # (P,)
-                slot = torch.randint(0, self.table_size, (ctx.numel() * k,), generator=gen)
+                slot = torch.randint(0, self._noise_table.numel(), (ctx.numel() * k,), generator=gen)
                 neg = self._noise_table.index_select(0, slot).long().view(-1, k)
                 targets = torch.cat([ctx.unsqueeze(1), neg], 1)                   # (P, 1+K)
                 mask = torch.ones(targets.shape, dtype=torch.bool)

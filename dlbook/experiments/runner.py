@@ -40,6 +40,7 @@ __all__ = ["STUDIES", "WorkerPool", "check_jobs", "mean_std", "study_record", "s
 #: Study name -> module implementing it (imported only when the study is run).
 STUDIES = {
     "mnist3k": "dlbook.experiments.mnist3k",
+    "embeddings": "dlbook.experiments.embeddings",
 }
 
 
