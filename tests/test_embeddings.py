@@ -225,3 +225,49 @@ def test_bad_arguments():
         SkipGram(window=0)
     with pytest.raises(ValueError, match="min_count"):
         SkipGram(min_count=5).fit([["a", "b"]], progress=False)
+
+
+# ----- data: clear errors, real files when present -------------------------------------------------
+def test_missing_files_give_a_clear_error(tmp_path):
+    from dlbook.data import DataNotAvailableError, load_word_similarity
+    from dlbook.embeddings import load_corpus
+
+    with pytest.raises(DataNotAvailableError, match=r"ptb.train.txt"):
+        load_corpus("ptb", root=tmp_path, download=False)
+    with pytest.raises(DataNotAvailableError, match=r"simlex999.txt"):
+        load_word_similarity("simlex999", root=tmp_path, download=False)
+    with pytest.raises(ValueError, match="'name'"):
+        load_word_similarity("men")
+
+
+def test_real_test_sets_when_available():
+    import os
+
+    from dlbook.data import load_analogies, load_word_similarity
+
+    root = os.environ.get("DLBOOK_DATA")
+    if not root or not os.path.isdir(os.path.join(root, "word-similarity")):
+        pytest.skip("DLBOOK_DATA has no word-similarity/ folder")
+    assert len(load_word_similarity("wordsim353", download=False)) == 353
+    assert len(load_word_similarity("simlex999", download=False)) == 999
+    assert len(load_analogies(download=False)) == 19544
+
+
+# ----- the study's pieces on a toy corpus --------------------------------------------------------
+def test_study_rows_on_a_toy_corpus():
+    pytest.importorskip("gensim")
+    from dlbook.experiments.embeddings import MODELS, evaluate, hyper_parameters, train
+
+    hp = hyper_parameters("smoke", min_count=1)
+    hp["buckets"] = 1000
+    tests = {"wordsim353": [("cat", "dog", 8.0), ("cat", "red", 1.0), ("red", "blue", 7.0), ("cat", "zzz", 5.0)],
+             "simlex999": [("cow", "horse", 8.0), ("cow", "green", 1.0), ("green", "yellow", 6.0)],
+             "analogies": [("x", "cat", "dog", "red", "blue")]}
+    for model in MODELS:
+        kv, seconds, _ = train(model, _toy_corpus(), hp, threads=1)
+        row = evaluate(kv, tests)
+        assert 0 < row["wordsim353_coverage"] <= 1 and seconds > 0
+        if model.endswith("ft"):
+            assert row["wordsim353_coverage"] == 1.0 and "wordsim353_spearman_vocab_only" in row
+        else:
+            assert row["wordsim353_coverage"] == 0.75
