@@ -155,6 +155,18 @@ def char_ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
             for i in range(len(marked) - n + 1)]
 
 
+def _share(rows: torch.Tensor, size: int) -> torch.Tensor:
+    """``1 / (occurrences of each entry's row in rows)``: a row used n times in a batch moves by the mean.
+
+    Summing n gradients computed at the same old values is n sequential SGD steps
+    without the correction each step makes to the next; for a frequent word or
+    n-gram (hundreds of uses per batch) that overshoots and the vectors diverge.
+    Taking the mean makes every row's step one SGD step, whatever the batch.
+    """
+    counts = torch.bincount(rows, minlength=size)
+    return 1.0 / counts.index_select(0, rows).float()
+
+
 class SkipGram:
     """Skip-gram with negative sampling (Mikolov et al. 2013), trained from scratch.
 
@@ -211,7 +223,7 @@ class SkipGram:
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, min_count: int = 5,
                  sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
-                 ns_exponent: float = 0.75, batch_words: int = 2048, threads: int | None = None, seed: int = 0):
+                 ns_exponent: float = 0.75, batch_words: int = 512, threads: int | None = None, seed: int = 0):
         for name, value in [("dim", dim), ("window", window), ("negative", negative), ("min_count", min_count),
                             ("epochs", epochs), ("batch_words", batch_words)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -250,6 +262,7 @@ class SkipGram:
         return self.w_in.index_select(0, centres)
 
     def _update_input(self, centres: torch.Tensor, grad_h: torch.Tensor, lr: float) -> None:
+        grad_h = grad_h * _share(centres, len(self.vocab)).unsqueeze(1)
         self.w_in.index_add_(0, centres, grad_h, alpha=-lr)
 
     # ----- training ----------------------------------------------------------------------
@@ -311,7 +324,9 @@ class SkipGram:
                 u = self.w_out.index_select(0, targets.flatten()).view(*targets.shape, self.dim)
                 loss, grad_hp, grad_u = sgns_loss_and_grad(h.index_select(0, rows), u, mask)
                 grad_h = torch.zeros_like(h).index_add_(0, rows, grad_hp)
-                self.w_out.index_add_(0, targets.flatten(), grad_u.reshape(-1, self.dim), alpha=-lr)
+                flat = targets.flatten()
+                grad_u = grad_u.reshape(-1, self.dim) * _share(flat, len(self.vocab)).unsqueeze(1)
+                self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
                 self._update_input(centres, grad_h, lr)
                 self.losses.append(float(loss.mean()))
                 done += pos.numel()
@@ -395,7 +410,8 @@ class FastText(SkipGram):
 
     def _update_input(self, centres, grad_h, lr):
         flat, lengths = self._last
-        self.w_in.index_add_(0, flat, torch.repeat_interleave(grad_h, lengths, dim=0), alpha=-lr)
+        grad = torch.repeat_interleave(grad_h, lengths, dim=0) * _share(flat, self.w_in.shape[0]).unsqueeze(1)
+        self.w_in.index_add_(0, flat, grad, alpha=-lr)
 
     def word_vector(self, word: str) -> torch.Tensor | None:
         """Vector of any word: its trained input for vocabulary words, else the mean of its n-gram rows."""
