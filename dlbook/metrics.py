@@ -1,4 +1,4 @@
-"""Classification metrics (accuracy, top-k error) and language-model perplexity."""
+"""Metrics: classification accuracy and top-k error, language-model perplexity, Spearman's rank correlation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from dlbook._checks import check_ndim, check_tensor
 
-__all__ = ["accuracy", "perplexity", "topk_error"]
+__all__ = ["accuracy", "perplexity", "rankdata", "spearman", "topk_error"]
 
 
 def _check_scores(fn, scores, target):
@@ -99,6 +99,61 @@ def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> f
         :math:`-\\sum_t \\log p(w_t \\mid w_{<t})` in nats (a scalar).
     n_tokens : int
         :math:`N`, the number of predictions summed.
+def rankdata(x: torch.Tensor) -> torch.Tensor:
+    """Ranks ``1..n`` of a 1-D tensor, tied values sharing the average of their ranks.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Values, shape ``(n,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        Ranks in float64, shape ``(n,)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> rankdata(torch.tensor([10.0, 20.0, 10.0, 5.0])).tolist()
+    [2.5, 4.0, 2.5, 1.0]
+    """
+    check_tensor("rankdata", "x", x)
+    check_ndim("rankdata", "x", x, 1, "(n,)")
+    x = x.double()
+    order = torch.argsort(x, stable=True)
+    sorted_x = x[order]
+    n = x.numel()
+    # groups of equal values: a new group starts where the sorted value changes
+    new = torch.ones(n, dtype=torch.bool)
+    if n > 1:
+        new[1:] = sorted_x[1:] != sorted_x[:-1]
+    group = torch.cumsum(new.long(), 0) - 1
+    first = torch.nonzero(new).flatten()                     # 0-based position where each group starts
+    size = torch.diff(torch.cat([first, torch.tensor([n])]))
+    avg = first.double() + (size.double() + 1) / 2          # mean of ranks first+1 .. first+size
+    ranks = torch.empty(n, dtype=torch.float64)
+    ranks[order] = avg[group]
+    return ranks
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation: the Pearson correlation of the ranks.
+
+    .. math::
+
+        \\rho = \\frac{\\sum_i (r_i - \\bar r)(s_i - \\bar s)}
+                   {\\sqrt{\\sum_i (r_i - \\bar r)^2 \\sum_i (s_i - \\bar s)^2}}
+
+    with :math:`r = \\operatorname{rank}(x)` and :math:`s = \\operatorname{rank}(y)`
+    (:func:`rankdata`, ties given their average rank). Without ties this is
+    :math:`1 - 6 \\sum_i d_i^2 / (n (n^2 - 1))`; with ties that shortcut is
+    wrong and the Pearson form above is the definition.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor or sequence of float
+        Paired values, shape ``(n,)`` each, ``n >= 2``.
 
     Returns
     -------
@@ -117,3 +172,29 @@ def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> f
     if math.isnan(nll):
         raise ValueError("perplexity: argument 'nll_sum' is NaN")
     return math.exp(nll / n) if nll / n < 700 else math.inf
+        A value in :math:`[-1, 1]`; NaN when either input is constant.
+
+    Examples
+    --------
+    >>> spearman([1, 2, 3, 4], [10, 20, 30, 45])
+    1.0
+    >>> round(spearman([1, 2, 2, 3], [3, 1, 2, 0]), 6)
+    -0.948683
+    """
+    x = torch.as_tensor(x, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64)
+    check_ndim("spearman", "x", x, 1, "(n,)")
+    check_ndim("spearman", "y", y, 1, "(n,)")
+    if x.shape != y.shape:
+        raise ValueError(f"spearman: arguments 'x' and 'y' must have the same shape (n,), got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+    if x.numel() < 2:
+        raise ValueError(f"spearman: need at least 2 pairs, got n = {x.numel()}")
+    r = rankdata(x)
+    s = rankdata(y)
+    r = r - r.mean()
+    s = s - s.mean()
+    denom = torch.sqrt((r * r).sum() * (s * s).sum())
+    if denom == 0:
+        return float("nan")
+    return float((r * s).sum() / denom)

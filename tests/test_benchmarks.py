@@ -28,3 +28,26 @@ def test_bench_layers_writes_record(tmp_path, monkeypatch, capsys):
         assert r["dlbook_ms"] > 0 and r["torch_ms"] > 0
         assert r["met"] == (r["ratio"] <= r["goal"])
     assert "wrote" in capsys.readouterr().out
+
+
+def test_bench_embeddings_writes_record(tmp_path, monkeypatch, capsys):
+    import os
+
+    import pytest
+
+    pytest.importorskip("gensim")
+    root = os.environ.get("DLBOOK_DATA")
+    if not root or not (Path(root) / "tinyshakespeare" / "input.txt").is_file():
+        pytest.skip("DLBOOK_DATA has no tinyshakespeare/input.txt")
+    monkeypatch.setattr(sys, "argv", ["benchmarks/bench_embeddings.py", "--corpus", "tinyshakespeare",
+                                      "--sentences", "300", "--epochs", "1", "--threads", "1",
+                                      "--out", str(tmp_path)])
+    threads = torch.get_num_threads()
+    try:
+        runpy.run_path(str(ROOT / "benchmarks" / "bench_embeddings.py"), run_name="__main__")
+    finally:
+        torch.set_num_threads(threads)
+    rec = json.loads((tmp_path / "bench_embeddings.json").read_text())
+    assert rec["rows"][0]["model"] == "sg" and rec["rows"][0]["ratio"] > 0
+    assert rec["rows"][0]["met"] == (rec["rows"][0]["ratio"] <= 3.0)
+    assert "wrote" in capsys.readouterr().out

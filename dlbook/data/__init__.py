@@ -20,6 +20,7 @@ from dlbook.data.mnist import load_fashion_mnist, load_mnist
 from dlbook.data.mr import load_mr
 from dlbook.data.registry import REGISTRY, DataFile, DataSet, get_dataset
 from dlbook.data.splits import balanced_split, kfold_train_test, stratified_kfold
+from dlbook.data.wordsim import load_analogies, load_word_similarity
 
 __all__ = [
     "Corpus",
@@ -36,11 +37,13 @@ __all__ = [
     "data_root",
     "fetch",
     "get_dataset",
+    "load_analogies",
     "load_fashion_mnist",
     "load_mnist",
     "load_mr",
     "kfold_train_test",
     "stratified_kfold",
+    "load_word_similarity",
     "read_idx",
     "transforms",
     "verify",

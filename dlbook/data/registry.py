@@ -90,6 +90,8 @@ _GUTENBERG_NLTK_FILES = {
     "shakespeare-macbeth.txt": "d4a204352cfe5924cbae76f764225d120e9f7617d39cb8c949dedd3f306353ac",
     "whitman-leaves.txt": "93ebaf1dccc8f1514b4b1c2f52e64e81829113fc58cff63fb51ada0c72f99c3e",
 }
+# gensim ships the three test sets unchanged in its repository.
+_WORDSIM_MIRRORS = ("https://raw.githubusercontent.com/piskvorky/gensim/develop/gensim/test/test_data/",)
 
 REGISTRY = {
     "mnist": DataSet(
@@ -153,6 +155,20 @@ REGISTRY = {
         + (DataFile("pg2600-war-and-peace.txt",
                     "bf5b273d9246268f96663c43c00a1055ae2e42c2262be32f7e43b48dd123451a",
                     ("https://www.gutenberg.org/cache/epub/2600/pg2600.txt",)),),
+    ),
+    "word-similarity": DataSet(
+        name="word-similarity",
+        description="WordSim-353 (Finkelstein et al. 2002), SimLex-999 (Hill et al. 2015) and the Google "
+                    "analogy questions (Mikolov et al. 2013), as shipped with gensim",
+        license="research use; cite the authors",
+        files=_files(
+            _WORDSIM_MIRRORS,
+            {
+                "wordsim353.tsv": "f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d",
+                "simlex999.txt": "d5e0501971478a511430ee880bd0121e94ac701ba86d90544d83e6d2ba3db05d",
+                "questions-words.txt": "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+            },
+        ),
     ),
 }
 

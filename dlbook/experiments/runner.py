@@ -42,6 +42,7 @@ STUDIES = {
     "mnist3k": "dlbook.experiments.mnist3k",
     "mr": "dlbook.experiments.mr",
     "lm": "dlbook.experiments.lm",
+    "embeddings": "dlbook.experiments.embeddings",
 }
 
 

@@ -1,0 +1,429 @@
+"""Skip-gram with negative sampling and fastText, trained with a hand-derived sparse update.
+
+Both models predict the words around a centre word. The centre word's
+*input* vector :math:`h` (skip-gram: one row of :math:`W_\\text{in}`;
+fastText: the mean of the rows of its character n-grams) is scored against
+the *output* vector :math:`u_o` of each context word and of :math:`K` noise
+words drawn from the unigram distribution raised to the power 3/4. The loss
+of one (centre, context) pair is
+
+.. math::
+
+    \\ell = -\\log\\sigma(u_o^\\top h) - \\sum_{k=1}^K \\log\\sigma(-u_{n_k}^\\top h),
+
+whose gradients are :math:`(\\sigma(s_j) - y_j)\\,h` for each scored output
+row :math:`j` (label :math:`y_j = 1` for the context word, 0 for noise) and
+:math:`\\sum_j (\\sigma(s_j) - y_j)\\,u_j` for :math:`h`
+(:func:`sgns_loss_and_grad`). Training applies these with ``index_add_``
+to the rows that a batch uses, never forming a gradient over the vocabulary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from dlbook.embeddings.keyedvectors import KeyedVectors
+from dlbook.runs import progress_bar
+from dlbook.text import Vocab
+
+__all__ = ["SkipGram", "FastText", "sgns_loss_and_grad", "noise_distribution", "keep_probability",
+           "char_ngrams", "fnv1a_32"]
+
+
+def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None):
+    """Skip-gram negative-sampling loss of pairs and its gradients.
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        Input (centre) vectors, shape ``(P, d)``.
+    u : torch.Tensor
+        Output vectors, shape ``(P, 1 + K, d)``: column 0 the context word,
+        columns ``1..K`` the noise words.
+    mask : torch.Tensor, optional
+        Bool, shape ``(P, 1 + K)``; ``False`` leaves a term out (a noise
+        word that is the context word itself, as word2vec skips it).
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Shape ``(P,)``: :math:`-\\log\\sigma(s_0) - \\sum_{k\\ge1}\\log\\sigma(-s_k)`,
+        :math:`s_j = u_j^\\top h`.
+    grad_h : torch.Tensor
+        :math:`\\partial\\ell/\\partial h = \\sum_j g_j u_j`, shape ``(P, d)``.
+    grad_u : torch.Tensor
+        :math:`\\partial\\ell/\\partial u_j = g_j h`, shape ``(P, 1 + K, d)``;
+        :math:`g_j = \\sigma(s_j) - y_j`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss, gh, gu = sgns_loss_and_grad(torch.zeros(1, 2), torch.ones(1, 3, 2))
+    >>> round(loss.item(), 4)  # three times log 2
+    2.0794
+    """
+    if h.dim() != 2 or u.dim() != 3 or u.shape[0] != h.shape[0] or u.shape[2] != h.shape[1]:
+        raise ValueError(f"sgns_loss_and_grad: expected h (P, d) and u (P, 1 + K, d), got "
+                         f"{tuple(h.shape)} and {tuple(u.shape)}")
+    s = torch.bmm(u, h.unsqueeze(2)).squeeze(2)                 # (P, 1+K)
+    sign = torch.ones_like(s)
+    sign[:, 0] = -1.0
+    # -log sigma(s0) = softplus(-s0);  -log sigma(-sk) = softplus(sk)
+    terms = F.softplus(sign * s)
+    g = torch.sigmoid(s)
+    g[:, 0] -= 1.0
+    if mask is not None:
+        terms = terms * mask
+        g = g * mask
+    grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)            # (P, d)
+    grad_u = g.unsqueeze(2) * h.unsqueeze(1)                    # (P, 1+K, d)
+    return terms.sum(1), grad_h, grad_u
+
+
+def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tensor:
+    """Noise distribution :math:`P_n(w) = c_w^{\\alpha} / \\sum_v c_v^{\\alpha}` (``power`` :math:`\\alpha`).
+
+    Examples
+    --------
+    >>> noise_distribution(torch.tensor([16.0, 1.0]), power=0.5).tolist()
+    [0.800000011920929, 0.20000000298023224]
+    """
+    p = counts.double() ** power
+    return (p / p.sum()).float()
+
+
+def keep_probability(counts: torch.Tensor, sample: float) -> torch.Tensor:
+    """Probability of keeping each occurrence of a word when subsampling frequent words.
+
+    word2vec's and gensim's rule: with frequency :math:`f_w = c_w / N` and
+    threshold :math:`t` (``sample``),
+
+    .. math::
+
+        p_\\text{keep}(w) = \\min\\Bigl(1,\\ \\sqrt{t / f_w} + t / f_w\\Bigr).
+
+    (The paper's :math:`1 - \\sqrt{t/f_w}` is the *discard* probability of
+    a slightly different rule.) ``sample = 0`` keeps everything.
+
+    Examples
+    --------
+    >>> [round(p, 4) for p in keep_probability(torch.tensor([1000.0, 1.0]), sample=1e-3).tolist()]
+    [0.0326, 1.0]
+    """
+    if sample <= 0:
+        return torch.ones(counts.shape, dtype=torch.float32)
+    ratio = sample * counts.sum().double() / counts.double()       # t / f_w
+    return (ratio.sqrt() + ratio).clamp(max=1.0).float()
+
+
+def fnv1a_32(data: bytes) -> int:
+    """32-bit FNV-1a hash, as fastText hashes n-grams (bytes taken as signed, like its ``int8``).
+
+    Examples
+    --------
+    >>> fnv1a_32(b"<wh")
+    1048167652
+    """
+    h = 2166136261
+    for byte in data:
+        h ^= (byte - 256 if byte > 127 else byte) & 0xFFFFFFFF
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def char_ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
+    """Character n-grams of ``<word>`` (``<`` and ``>`` mark the word's boundaries).
+
+    All n-grams of lengths ``min_n..max_n`` of the marked word, by length
+    then position; the whole marked word is one of them when it is short
+    enough, as in fastText and gensim.
+
+    Examples
+    --------
+    >>> char_ngrams("where", 3, 3)
+    ['<wh', 'whe', 'her', 'ere', 're>']
+    >>> char_ngrams("a", 3, 6)
+    ['<a>']
+    """
+    marked = f"<{word}>"
+    return [marked[i:i + n] for n in range(min_n, min(max_n, len(marked)) + 1)
+            for i in range(len(marked) - n + 1)]
+
+
+def _share(rows: torch.Tensor, size: int) -> torch.Tensor:
+    """``1 / (occurrences of each entry's row in rows)``: a row used n times in a batch moves by the mean.
+
+    Summing n gradients computed at the same old values is n sequential SGD steps
+    without the correction each step makes to the next; for a frequent word or
+    n-gram (hundreds of uses per batch) that overshoots and the vectors diverge.
+    Taking the mean makes every row's step one SGD step, whatever the batch.
+    """
+    counts = torch.bincount(rows, minlength=size)
+    return 1.0 / counts.index_select(0, rows).float()
+
+
+class SkipGram:
+    """Skip-gram with negative sampling (Mikolov et al. 2013), trained from scratch.
+
+    Parameters
+    ----------
+    dim : int
+        Vector size :math:`d`.
+    window : int
+        Largest distance to a context word; each centre word draws its own
+        window :math:`b \\sim U\\{1..\\text{window}\\}` (the dynamic window).
+    negative : int
+        Noise words :math:`K` per (centre, context) pair.
+    min_count : int
+        Words seen fewer times are dropped from the text.
+    sample : float
+        Subsampling threshold :math:`t` (:func:`keep_probability`); 0 for none.
+    alpha, min_alpha : float
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over all epochs.
+    epochs : int
+        Passes over the corpus.
+    ns_exponent : float
+        Power of the noise distribution (:func:`noise_distribution`).
+    batch_words : int
+        Centre words per update; their pairs are scored in one vectorised step.
+    threads : int, optional
+        torch threads while training (the current count when omitted).
+    seed : int
+        Seeds the initial vectors, subsampling, windows and noise.
+
+    Attributes
+    ----------
+    vocab : dlbook.text.Vocab
+        Training vocabulary (no special tokens).
+    w_in, w_out : torch.Tensor
+        Input and output vectors, ``(V, d)`` each (fastText: ``w_in`` has
+        ``V + buckets`` rows).
+    losses : list of float
+        Mean loss per pair of each update.
+    wv : KeyedVectors
+        The input vectors, for look-up.
+    train_time : float
+        Seconds spent in :meth:`fit`.
+
+    Examples
+    --------
+    >>> text = [["the", "cat", "sat", "on", "the", "mat"]] * 50
+    >>> model = SkipGram(dim=8, window=2, min_count=1, epochs=2, sample=0, seed=0).fit(text, progress=False)
+    >>> len(model.wv), model.wv.dim
+    (5, 8)
+    """
+
+    #: Slots of the unigram table the noise words are drawn from.
+    table_size = 10_000_000
+
+    def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, min_count: int = 5,
+                 sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
+                 ns_exponent: float = 0.75, batch_words: int = 512, threads: int | None = None, seed: int = 0):
+        for name, value in [("dim", dim), ("window", window), ("negative", negative), ("min_count", min_count),
+                            ("epochs", epochs), ("batch_words", batch_words)]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{type(self).__name__}: argument '{name}' must be an int >= 1, got {value!r}")
+        if sample < 0 or alpha <= 0 or min_alpha < 0:
+            raise ValueError(f"{type(self).__name__}: 'sample', 'alpha', 'min_alpha' must be >= 0 (alpha > 0)")
+        self.dim, self.window, self.negative, self.min_count = dim, window, negative, min_count
+        self.sample, self.alpha, self.min_alpha, self.epochs = sample, alpha, min_alpha, epochs
+        self.ns_exponent, self.batch_words, self.threads, self.seed = ns_exponent, batch_words, threads, seed
+        self.losses: list[float] = []
+        self.train_time = 0.0
+
+    # ----- vocabulary and input rows -------------------------------------------------------
+    def build_vocab(self, sentences: Sequence[Sequence[str]]) -> None:
+        """Count the words, keep those seen ``min_count`` times, and set the noise and keep tables."""
+        counts = Counter(w for s in sentences for w in s)
+        self.vocab = Vocab(counts, min_freq=self.min_count, specials=(), unk=None)
+        if len(self.vocab) < 2:
+            raise ValueError(f"{type(self).__name__}: fewer than 2 words occur min_count = {self.min_count} times")
+        self.counts = torch.tensor([counts[w] for w in self.vocab.itos], dtype=torch.float64)
+        self.noise = noise_distribution(self.counts, self.ns_exponent)
+        # word2vec's unigram table: word w fills a share P_n(w) of the slots, so that a
+        # uniform slot is a draw from P_n (one gather per noise word instead of a search)
+        # (slot boundaries at round(T * cumulative P_n), so each share is exact to 1/T)
+        ends = torch.round(torch.cumsum(self.noise.double(), 0) * self.table_size).long()
+        sizes = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))
+        self._noise_table = torch.repeat_interleave(torch.arange(len(self.vocab), dtype=torch.int32), sizes)
+        self.keep = keep_probability(self.counts, self.sample)
+
+    def _init_weights(self, gen: torch.Generator) -> None:
+        v, d = len(self.vocab), self.dim
+        self.w_in = (torch.rand(v, d, generator=gen) - 0.5) / d
+        self.w_out = torch.zeros(v, d)
+
+    def _input(self, centres: torch.Tensor) -> torch.Tensor:
+        return self.w_in.index_select(0, centres)
+
+    def _update_input(self, centres: torch.Tensor, grad_h: torch.Tensor, lr: float) -> None:
+        grad_h = grad_h * _share(centres, len(self.vocab)).unsqueeze(1)
+        self.w_in.index_add_(0, centres, grad_h, alpha=-lr)
+
+    # ----- training ----------------------------------------------------------------------
+    def _encode(self, sentences):
+        ids, sid = [], []
+        stoi = self.vocab.stoi
+        for k, s in enumerate(sentences):
+            row = [stoi[w] for w in s if w in stoi]
+            ids += row
+            sid += [k] * len(row)
+        return torch.tensor(ids, dtype=torch.long), torch.tensor(sid, dtype=torch.long)
+
+    def fit(self, sentences: Sequence[Sequence[str]], progress: bool | None = None) -> SkipGram:
+        """Build the vocabulary and train on ``sentences`` (lists of tokens); returns ``self``."""
+        start = time.perf_counter()
+        old_threads = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            gen = torch.Generator().manual_seed(self.seed)
+            self.build_vocab(sentences)
+            self._init_weights(gen)
+            ids, sid = self._encode(sentences)
+            self._train(ids, sid, gen, progress)
+        finally:
+            torch.set_num_threads(old_threads)
+        self.train_time = time.perf_counter() - start
+        return self
+
+    def _train(self, ids, sid, gen, progress):
+        n_total = ids.numel()
+        w, k = self.window, self.negative
+        offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)])     # (2w,)
+        expected = float(self.keep[ids].double().sum()) * self.epochs        # centres over all epochs
+        done = 0
+        bar = progress_bar(range(self.epochs), desc=type(self).__name__, enable=progress)
+        for _epoch in bar:
+            kept = torch.rand(n_total, generator=gen) < self.keep[ids]
+            e_ids, e_sid = ids[kept], sid[kept]
+            n = e_ids.numel()
+            for lo in range(0, n, self.batch_words):
+                pos = torch.arange(lo, min(lo + self.batch_words, n))
+                b = torch.randint(1, w + 1, (pos.numel(), 1), generator=gen)
+                j = pos.unsqueeze(1) + offsets                                    # (B, 2w)
+                jc = j.clamp(0, n - 1)
+                valid = (offsets.abs() <= b) & (j >= 0) & (j < n) & (e_sid[jc] == e_sid[pos].unsqueeze(1))
+                rows, cols = valid.nonzero(as_tuple=True)
+                if rows.numel() == 0:
+                    continue
+                ctx = e_ids[jc[rows, cols]]                                       # (P,)
+                slot = torch.randint(0, self._noise_table.numel(), (ctx.numel() * k,), generator=gen)
+                neg = self._noise_table.index_select(0, slot).long().view(-1, k)
+                targets = torch.cat([ctx.unsqueeze(1), neg], 1)                   # (P, 1+K)
+                mask = torch.ones(targets.shape, dtype=torch.bool)
+                mask[:, 1:] = neg != ctx.unsqueeze(1)
+                lr = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * done / expected)
+                centres = e_ids[pos]
+                h = self._input(centres)                                          # (B, d)
+                u = self.w_out.index_select(0, targets.flatten()).view(*targets.shape, self.dim)
+                loss, grad_hp, grad_u = sgns_loss_and_grad(h.index_select(0, rows), u, mask)
+                grad_h = torch.zeros_like(h).index_add_(0, rows, grad_hp)
+                flat = targets.flatten()
+                grad_u = grad_u.reshape(-1, self.dim) * _share(flat, len(self.vocab)).unsqueeze(1)
+                self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
+                self._update_input(centres, grad_h, lr)
+                self.losses.append(float(loss.mean()))
+                done += pos.numel()
+
+    # ----- vectors ---------------------------------------------------------------------------
+    @property
+    def wv(self) -> KeyedVectors:
+        return KeyedVectors(self.vocab.itos, self.w_in[:len(self.vocab)].clone())
+
+
+class FastText(SkipGram):
+    """fastText skip-gram (Bojanowski et al. 2017): a word is the mean of its n-gram vectors.
+
+    The input vector of word :math:`w` is
+    :math:`h_w = \\frac{1}{|G_w|}\\sum_{g\\in G_w} z_g`, over
+    :math:`G_w` = the word itself and its character n-grams
+    (:func:`char_ngrams`, lengths ``min_n..max_n``), each n-gram hashed
+    (:func:`fnv1a_32`) into one of ``buckets`` rows. The gradient of the
+    mean is :math:`\\partial\\ell/\\partial h_w / |G_w|` for every row; like
+    fastText and gensim, the update adds :math:`\\partial\\ell/\\partial h_w`
+    itself to each row (a per-row learning rate :math:`|G_w|` times larger).
+    A word outside the vocabulary gets the mean of its n-gram vectors.
+
+    Parameters
+    ----------
+    min_n, max_n : int
+        N-gram lengths (3 and 6 in the paper).
+    buckets : int
+        Rows shared by all n-grams through the hash.
+    **kwargs
+        As :class:`SkipGram`.
+    """
+
+    def __init__(self, *args, min_n: int = 3, max_n: int = 6, buckets: int = 2_000_000, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not 1 <= min_n <= max_n or buckets < 1:
+            raise ValueError(f"FastText: need 1 <= min_n <= max_n and buckets >= 1, got {min_n}, {max_n}, {buckets}")
+        self.min_n, self.max_n, self.buckets = min_n, max_n, buckets
+        self._hash_cache: dict[str, int] = {}
+
+    def ngram_rows(self, word: str) -> list[int]:
+        """Rows of ``w_in`` holding the n-grams of ``word`` (``V + bucket``), without the word's own row."""
+        v = len(self.vocab)
+        out = []
+        for g in char_ngrams(word, self.min_n, self.max_n):
+            b = self._hash_cache.get(g)
+            if b is None:
+                b = self._hash_cache[g] = fnv1a_32(g.encode("utf-8")) % self.buckets
+            out.append(v + b)
+        return out
+
+    def build_vocab(self, sentences):
+        super().build_vocab(sentences)
+        rows, lengths = [], []
+        for i, w in enumerate(self.vocab.itos):
+            r = [i] + self.ngram_rows(w)
+            rows += r
+            lengths.append(len(r))
+        self._sub_flat = torch.tensor(rows, dtype=torch.long)
+        self._sub_len = torch.tensor(lengths, dtype=torch.long)
+        self._sub_start = torch.cumsum(self._sub_len, 0) - self._sub_len
+
+    def _init_weights(self, gen):
+        v, d = len(self.vocab), self.dim
+        self.w_in = (torch.rand(v + self.buckets, d, generator=gen) * 2 - 1) / d
+        self.w_out = torch.zeros(v, d)
+
+    def _rows_of(self, centres):
+        lengths = self._sub_len[centres]
+        starts = self._sub_start[centres]
+        offsets = torch.cumsum(lengths, 0) - lengths
+        # flat index of every row of every centre: start of its word + position inside it
+        within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(offsets, lengths)
+        flat = self._sub_flat[torch.repeat_interleave(starts, lengths) + within]
+        return flat, offsets, lengths
+
+    def _input(self, centres):
+        flat, offsets, lengths = self._rows_of(centres)
+        self._last = (flat, lengths)
+        return F.embedding_bag(flat, self.w_in, offsets, mode="mean")
+
+    def _update_input(self, centres, grad_h, lr):
+        flat, lengths = self._last
+        grad = torch.repeat_interleave(grad_h, lengths, dim=0) * _share(flat, self.w_in.shape[0]).unsqueeze(1)
+        self.w_in.index_add_(0, flat, grad, alpha=-lr)
+
+    def word_vector(self, word: str) -> torch.Tensor | None:
+        """Vector of any word: its trained input for vocabulary words, else the mean of its n-gram rows."""
+        i = self.vocab.stoi.get(word)
+        if i is not None:
+            return self._input(torch.tensor([i]))[0]
+        rows = self.ngram_rows(word)
+        return self.w_in[rows].mean(0) if rows else None
+
+    @property
+    def wv(self) -> KeyedVectors:
+        vectors = self._input(torch.arange(len(self.vocab)))
+        return KeyedVectors(self.vocab.itos, vectors, oov=self.word_vector)
+
+
