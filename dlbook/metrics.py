@@ -80,25 +80,6 @@ def accuracy(scores: torch.Tensor, target: torch.Tensor) -> float:
     return (scores.argmax(dim=1) == target).double().mean().item()
 
 
-def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> float:
-    """Perplexity from the summed negative log-likelihood of ``n_tokens`` predictions.
-
-    .. math::
-
-        \\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{t=1}^{N} \\log p(w_t \\mid w_{<t})\\Big)
-
-    with :math:`N` every predicted token, ``<eos>`` included. Sum the
-    losses over a whole stream and divide once; the mean of per-batch
-    perplexities is not the perplexity (the exponential is convex, so it
-    is larger by Jensen's inequality
-    when the batches are of equal size).
-
-    Parameters
-    ----------
-    nll_sum : float or torch.Tensor
-        :math:`-\\sum_t \\log p(w_t \\mid w_{<t})` in nats (a scalar).
-    n_tokens : int
-        :math:`N`, the number of predictions summed.
 def rankdata(x: torch.Tensor) -> torch.Tensor:
     """Ranks ``1..n`` of a 1-D tensor, tied values sharing the average of their ranks.
 
@@ -158,20 +139,6 @@ def spearman(x, y) -> float:
     Returns
     -------
     float
-
-    Examples
-    --------
-    >>> import math
-    >>> round(perplexity(-(math.log(0.5) + math.log(0.25)), 2), 6)  # geometric mean of 1/p: sqrt(2 * 4)
-    2.828427
-    """
-    nll = float(nll_sum)
-    n = int(n_tokens)
-    if n < 1:
-        raise ValueError(f"perplexity: argument 'n_tokens' must be >= 1, got {n_tokens!r}")
-    if math.isnan(nll):
-        raise ValueError("perplexity: argument 'nll_sum' is NaN")
-    return math.exp(nll / n) if nll / n < 700 else math.inf
         A value in :math:`[-1, 1]`; NaN when either input is constant.
 
     Examples
@@ -198,3 +165,42 @@ def spearman(x, y) -> float:
     if denom == 0:
         return float("nan")
     return float((r * s).sum() / denom)
+
+
+def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> float:
+    """Perplexity from the summed negative log-likelihood of ``n_tokens`` predictions.
+
+    .. math::
+
+        \\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{t=1}^{N} \\log p(w_t \\mid w_{<t})\\Big)
+
+    with :math:`N` every predicted token, ``<eos>`` included. Sum the
+    losses over a whole stream and divide once; the mean of per-batch
+    perplexities is not the perplexity (the exponential is convex, so it
+    is larger by Jensen's inequality
+    when the batches are of equal size).
+
+    Parameters
+    ----------
+    nll_sum : float or torch.Tensor
+        :math:`-\\sum_t \\log p(w_t \\mid w_{<t})` in nats (a scalar).
+    n_tokens : int
+        :math:`N`, the number of predictions summed.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import math
+    >>> round(perplexity(-(math.log(0.5) + math.log(0.25)), 2), 6)  # geometric mean of 1/p: sqrt(2 * 4)
+    2.828427
+    """
+    nll = float(nll_sum)
+    n = int(n_tokens)
+    if n < 1:
+        raise ValueError(f"perplexity: argument 'n_tokens' must be >= 1, got {n_tokens!r}")
+    if math.isnan(nll):
+        raise ValueError("perplexity: argument 'nll_sum' is NaN")
+    return math.exp(nll / n) if nll / n < 700 else math.inf
