@@ -11,12 +11,20 @@ from dlbook.functional.activations import relu, sigmoid, tanh
 from dlbook.functional.batchnorm import batch_norm
 from dlbook.functional.conv import conv2d, conv_output_size
 from dlbook.functional.dropout import dropout
+from dlbook.functional.embedding import embedding
 from dlbook.functional.pooling import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
     avg_pool2d,
     lp_pool2d,
     max_pool2d,
+)
+from dlbook.functional.recurrent import (
+    gru_cell,
+    lstm_cell,
+    recurrent_layer,
+    rnn_relu_cell,
+    rnn_tanh_cell,
 )
 from dlbook.functional.softmax import cross_entropy, log_softmax, softmax
 
@@ -29,10 +37,16 @@ __all__ = [
     "conv_output_size",
     "cross_entropy",
     "dropout",
+    "embedding",
+    "gru_cell",
     "lp_pool2d",
     "max_pool2d",
     "log_softmax",
+    "lstm_cell",
+    "recurrent_layer",
     "relu",
+    "rnn_relu_cell",
+    "rnn_tanh_cell",
     "sigmoid",
     "softmax",
     "tanh",

@@ -11,6 +11,8 @@ from dlbook.nn.conv import (
     MaxPool2d,
 )
 from dlbook.nn.dropout import Dropout
+from dlbook.nn.embedding import Embedding
+from dlbook.nn.recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -20,8 +22,12 @@ __all__ = [
     "BatchNorm2d",
     "Conv2d",
     "Dropout",
+    "Embedding",
+    "GRU",
+    "LSTM",
     "LPPool2d",
     "MaxPool2d",
+    "RNN",
     "ReLU",
     "Sigmoid",
     "Softmax",

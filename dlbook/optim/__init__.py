@@ -8,6 +8,7 @@ loop, including :func:`dlbook.runs.fit`.
 """
 
 from dlbook.optim.analysis import convergence_rate, iteration_matrix, tuned_hyperparameters
+from dlbook.optim.clip import clip_grad_norm_
 from dlbook.optim.momentum import Momentum, Nesterov
 from dlbook.optim.proximal import (
     ProximalGradient,
@@ -21,6 +22,7 @@ __all__ = [
     "Nesterov",
     "ProximalGradient",
     "box_projection",
+    "clip_grad_norm_",
     "convergence_rate",
     "iteration_matrix",
     "l1_prox",
