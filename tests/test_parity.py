@@ -663,11 +663,53 @@ REGISTRY: dict[str, Entry] = {
 # -- the checks --------------------------------------------------------------------------
 
 def _clone(v):
+    """A fresh leaf with the same values, ``requires_grad`` and memory layout (strides) as ``v``.
+
+    ``Tensor.clone`` keeps the strides of dense tensors only; a non-dense view
+    (such as :func:`noncontig` returns) would come back contiguous, so it is
+    copied into a buffer with the same strides instead.
+    """
+    if isinstance(v, (tuple, list)):
+        return type(v)(_clone(a) for a in v)
     if isinstance(v, torch.Tensor):
-        return v.detach().clone(memory_format=torch.preserve_format).requires_grad_(v.requires_grad)
+        if v.is_contiguous() or 0 in v.stride() or v.numel() == 0:
+            out = v.detach().clone(memory_format=torch.preserve_format)
+        else:
+            out = torch.empty_strided(v.shape, v.stride(), dtype=v.dtype).copy_(v.detach())
+        return out.requires_grad_(v.requires_grad)
     if isinstance(v, torch.Generator):
         return torch.Generator().set_state(v.get_state())
     return v
+
+
+def _leaves(args):
+    """The tensors in ``args`` (nested tuples and lists too, e.g. an LSTM state) that require grad."""
+    out = []
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            out += _leaves(a)
+        elif isinstance(a, torch.Tensor) and a.requires_grad:
+            out.append(a)
+    return out
+
+
+def _replace_leaves(args, new):
+    """``args`` with its :func:`_leaves` replaced, in order, by the items of iterator ``new``."""
+    out = []
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            out.append(type(a)(_replace_leaves(a, new)))
+        elif isinstance(a, torch.Tensor) and a.requires_grad:
+            out.append(next(new))
+        else:
+            out.append(a)
+    return out
+
+
+def _float_outputs(out):
+    """The floating-point tensors of an output (a tensor or a tuple; indices are left out)."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if isinstance(o, torch.Tensor) and o.is_floating_point()]
 
 
 def _call(fn, sample):
@@ -713,7 +755,7 @@ def test_every_entry_covers_the_edge_cases():
         names = " ".join(s.name for s in entry.samples(DT))
         for kind in ("batch0", "specials"):
             assert kind in names, f"{name}: no sample named '*{kind}*'"
-        assert entry.gradgrad() or entry.double_backward == "once_differentiable", name
+        assert entry.gradgrad(), f"{name}: no second-derivative samples"
         assert entry.invalid, f"{name}: no invalid-argument cases"
 
 
@@ -731,19 +773,28 @@ def test_forward_and_gradients_match_torch(name, sample, dtype):
             _assert_same(a, b, tol, f"argument {i} after the call")
     if not entry.differentiable:
         return
-    out_a = ours[0] if isinstance(ours, tuple) else ours
-    out_b = ref[0] if isinstance(ref, tuple) else ref
-    upstream = rand(*out_b.shape, seed=99, dtype=out_b.dtype)
-    inputs_a = [a for a in ours_args if isinstance(a, torch.Tensor) and a.requires_grad]
-    inputs_b = [b for b in ref_args if isinstance(b, torch.Tensor) and b.requires_grad]
+    # one random upstream gradient per floating-point output (an LSTM's h and c, a layer's states)
+    outs_a, outs_b = _float_outputs(ours), _float_outputs(ref)
+    upstream = [rand(*o.shape, seed=99 + k, dtype=o.dtype) for k, o in enumerate(outs_b)]
+    inputs_a, inputs_b = _leaves(ours_args), _leaves(ref_args)
     if not inputs_b:
         return
-    grads_a = torch.autograd.grad(out_a, inputs_a, upstream, allow_unused=True)
-    grads_b = torch.autograd.grad(out_b, inputs_b, upstream, allow_unused=True)
+    grads_a = torch.autograd.grad(outs_a, inputs_a, upstream, allow_unused=True)
+    grads_b = torch.autograd.grad(outs_b, inputs_b, upstream, allow_unused=True)
     for i, (ga, gb, t) in enumerate(zip(grads_a, grads_b, inputs_b)):
         ga = torch.zeros_like(t) if ga is None else ga
         gb = torch.zeros_like(t) if gb is None else gb
         _assert_same(ga, gb, tol, f"gradient of differentiable input {i}")
+
+
+def test_samples_reach_the_function_in_their_own_layout():
+    """Each implementation gets a copy with the sample's strides (non-contiguous stays so)."""
+    x = noncontig(rand(3, 4))
+    for v in (x, x.t(), channels_last(rand(2, 3, 4, 5)), (x, x.requires_grad_())):
+        c = _clone(v)
+        for a, b in zip(v if isinstance(v, tuple) else (v,), c if isinstance(c, tuple) else (c,)):
+            assert a.stride() == b.stride() and torch.equal(a, b) and a.requires_grad == b.requires_grad
+            assert a.data_ptr() != b.data_ptr()
 
 
 GRADGRAD = [
@@ -784,25 +835,25 @@ def test_once_differentiable_entries_are_checked():
 
 
 def _check_second_derivatives(entry, sample):
-    positions = [i for i, a in enumerate(sample.args)
-                 if isinstance(a, torch.Tensor) and a.requires_grad]
-
     def fn(*diff):
-        args = [_clone(a) for a in sample.args]
-        for i, d in zip(positions, diff):
-            args[i] = d
+        args = _replace_leaves([_clone(a) for a in sample.args], iter(diff))
         kwargs = {k: _clone(v) for k, v in sample.kwargs.items()}
-        out = entry.ours(*args, **kwargs)
-        return out[0] if isinstance(out, tuple) else out
+        return tuple(_float_outputs(entry.ours(*args, **kwargs)))
 
-    diff = [sample.args[i] for i in positions]
+    diff = _leaves(sample.args)
     if entry.double_backward == "once_differentiable":
-        out = fn(*diff)
+        out = fn(*diff)[0]
         # an upstream gradient that requires grad, so that once_differentiable attaches its error
         v = torch.ones_like(out, requires_grad=True)
         (g,) = torch.autograd.grad(out, diff[:1], v, create_graph=True)
         with pytest.raises(RuntimeError, match="once_differentiable"):
             g.sum().backward()
+        return
+    if entry.double_backward.startswith("raises:"):
+        # a backward pass that refuses create_graph=True with a clear error of its own
+        out = fn(*diff)[0]
+        with pytest.raises(RuntimeError, match=entry.double_backward[len("raises:"):]):
+            torch.autograd.grad(out, diff, torch.ones_like(out), create_graph=True)
         return
     assert entry.double_backward == "yes"
     try:
