@@ -79,6 +79,9 @@ class RNNBase(torch.nn.Module):
             for p in self.parameters():
                 p.uniform_(-bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Do nothing: present so that code written for :mod:`torch.nn` (which packs weights for cuDNN) runs."""
+
     def _layer_weights(self, layer: int, direction: int):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = lambda n: getattr(self, n + suffix) if self.bias or n.startswith("weight") else None  # noqa: E731
