@@ -9,8 +9,9 @@ from dlbook.data import transforms
 from dlbook.data.download import DataNotAvailableError, data_root, fetch, verify
 from dlbook.data.idx import read_idx
 from dlbook.data.mnist import load_fashion_mnist, load_mnist
+from dlbook.data.mr import load_mr
 from dlbook.data.registry import REGISTRY, DataFile, DataSet, get_dataset
-from dlbook.data.splits import balanced_split
+from dlbook.data.splits import balanced_split, kfold_train_test, stratified_kfold
 
 __all__ = [
     "REGISTRY",
@@ -23,6 +24,9 @@ __all__ = [
     "get_dataset",
     "load_fashion_mnist",
     "load_mnist",
+    "load_mr",
+    "kfold_train_test",
+    "stratified_kfold",
     "read_idx",
     "transforms",
     "verify",

@@ -96,6 +96,23 @@ def _download(url: str, dest: Path, timeout: float) -> None:
                 bar.update(len(chunk))
 
 
+def _extract_member(path: Path, member: str) -> None:
+    """Replace the tar archive at ``path`` by the bytes of its ``member``."""
+    import tarfile
+
+    try:
+        with tarfile.open(path) as archive:
+            data = archive.extractfile(member)
+            if data is None:
+                raise ValueError(f"archive member {member!r} is not a regular file")
+            content = data.read()
+    except KeyError:
+        raise ValueError(f"archive has no member {member!r}") from None
+    except tarfile.TarError as exc:
+        raise ValueError(f"not a readable tar archive: {exc}") from None
+    path.write_bytes(content)
+
+
 def fetch(dataset: str, filename: str, *, root: Path | str | None = None, download: bool = True,
           timeout: float = 60.0) -> Path:
     """Return the verified local path of one registered file, downloading it if needed.
@@ -143,12 +160,14 @@ def fetch(dataset: str, filename: str, *, root: Path | str | None = None, downlo
                 tmp = Path(tmp_name)
                 try:
                     _download(url, tmp, timeout)
+                    if spec.member is not None:
+                        _extract_member(tmp, spec.member)
                     if not verify(tmp, spec.sha256, name=filename):
                         errors.append(f"{url}: checksum mismatch")
                         continue
                     os.replace(tmp, target)
                     return target
-                except (urllib.error.URLError, OSError, ValueError) as exc:
+                except (urllib.error.URLError, OSError, ValueError, EOFError) as exc:
                     errors.append(f"{url}: {exc}")
                 finally:
                     tmp.unlink(missing_ok=True)
@@ -157,7 +176,8 @@ def fetch(dataset: str, filename: str, *, root: Path | str | None = None, downlo
     raise DataNotAvailableError(
         f"{dataset} file {filename!r} {problem} and could not be downloaded.\n"
         f"  expected at: {target}\n"
-        f"  download it from: {spec.urls[0]}\n"
+        f"  download it from: {spec.urls[0]}" + (f" (member {spec.member} of the archive)" if spec.member else "")
+        + "\n"
         f"  and place it there, or set DLBOOK_DATA to a folder that holds {dataset}/{filename}.\n"
         f"  attempts: " + "; ".join(errors)
     )

@@ -25,11 +25,15 @@ class DataFile:
         SHA-256 of the content (decompressed when the name ends in ``.gz``).
     urls : tuple of str
         Download locations, tried in order.
+    member : str, optional
+        When set, each URL is a tar archive (``.tar.gz`` or ``.tar``) and the
+        file is this member of it.
     """
 
     name: str
     sha256: str
     urls: tuple
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ _FASHION_MIRRORS = (
     "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
 )
 
+_MR_ARCHIVE = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+
 REGISTRY = {
     "mnist": DataSet(
         name="mnist",
@@ -90,6 +96,18 @@ REGISTRY = {
                 "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
                 "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
             },
+        ),
+    ),
+    "mr": DataSet(
+        name="mr",
+        description="Movie-review sentence polarity v1.0 (Pang and Lee 2005), 'MR' in Kim (2014); Latin-1 text",
+        license="free for research use; cite Pang and Lee (2005)",
+        files=tuple(
+            DataFile(name, sha, (_MR_ARCHIVE,), member="rt-polaritydata/" + name)
+            for name, sha in {
+                "rt-polarity.pos": "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0",
+                "rt-polarity.neg": "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
+            }.items()
         ),
     ),
 }

@@ -46,10 +46,7 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import platform
 import time
-from datetime import datetime, timezone
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +55,7 @@ from torch import nn
 from dlbook.budget import by_budget, get_budget
 from dlbook.data import balanced_split, load_fashion_mnist, load_mnist
 from dlbook.data.transforms import RandomAffine, RandomHorizontalFlip
+from dlbook.experiments.runner import WorkerPool, check_jobs, study_record, summarise
 from dlbook.features import KMeansFeatures
 from dlbook.init import initialize_
 from dlbook.nn import Dropout
@@ -418,20 +416,11 @@ def run_config(name: str, seed: int = 0, budget: str | None = None, *, data: dic
     }
 
 
-def _std(v):
-    if len(v) < 2:
-        return 0.0
-    m = sum(v) / len(v)
-    return math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
-
-
 _SPLITS: dict = {}
 
 
-def _run_task(name: str, seed: int, budget: str, base: str, dataset: str, threads: int | None) -> dict:
-    """One run in a worker process: the result of :func:`run_config` without the model and logits."""
-    if threads is not None:
-        torch.set_num_threads(threads)
+def _run_task(name: str, seed: int, budget: str, base: str, dataset: str) -> dict:
+    """One run (in a worker process or not): the result of :func:`run_config` without the model and logits."""
     key = (dataset, budget)
     if key not in _SPLITS:
         _SPLITS[key] = load_split(dataset, budget)
@@ -455,14 +444,12 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
     its row, seed, budget and thread count, not on which worker ran it.
     """
     budget = get_budget(budget)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"run_study: argument 'jobs' must be a positive int, got {jobs!r}")
+    check_jobs(jobs)
     configs = list(CONFIGS) if configs is None else list(configs)
     info = provenance()  # read at the start: the code that runs
+    started = time.perf_counter()
     data = load_split(dataset, budget)
     names = [c for c in CONFIGS if c in configs]
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else torch.get_num_threads()
-    study_start = time.perf_counter()
     runs: dict[str, list[dict]] = {}
 
     def pseudo_base():
@@ -472,54 +459,65 @@ def run_study(seeds: int = 3, budget: str | None = None, dataset: str = "mnist",
         return max(candidates, key=lambda c: sum(r["val_accuracy"] for r in runs[c]))
 
     semi = ("pseudo", "beyond")  # rows built on the best supervised row
-    if jobs == 1:
-        for name in names:
-            base = pseudo_base() if name in semi else "augment"
-            runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset, progress=progress)
-                          for s in range(seeds)]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset, threads)
-                           for s in range(seeds)] for n in names if n not in semi}
+    with WorkerPool(jobs) as pool:
+        if jobs == 1:  # in this process: reuse the loaded split and show progress
+            for name in names:
+                base = pseudo_base() if name in semi else "augment"
+                runs[name] = [run_config(name, s, budget, data=data, base=base, dataset=dataset,
+                                         progress=progress) for s in range(seeds)]
+        else:
+            futures = {n: [pool.submit(_run_task, n, s, budget, "augment", dataset) for s in range(seeds)]
+                       for n in names if n not in semi}
             for n in ("baseline", "init", "augment"):  # the semi-supervised rows' base is chosen from these
                 if n in futures:
                     runs[n] = [f.result() for f in futures[n]]
             for n in sorted((n for n in names if n in semi), key=lambda n: n != "beyond"):  # longest first
-                futures[n] = [pool.submit(_run_task, n, s, budget, pseudo_base(), dataset, threads)
-                              for s in range(seeds)]
+                futures[n] = [pool.submit(_run_task, n, s, budget, pseudo_base(), dataset) for s in range(seeds)]
             for n in names:
                 runs[n] = [f.result() for f in futures[n]]
-        runs = {n: runs[n] for n in names}
     rows = []
-    for name, rs in runs.items():
-        row = {"name": name, "description": rs[0]["description"], "seeds": [r["seed"] for r in rs]}
-        for key in ("test_accuracy", "val_accuracy", "train_accuracy", "wall_time"):
-            vals = [r[key] for r in rs]
-            row[key + "_per_seed"] = vals
-            row[key + "_mean"] = sum(vals) / len(vals)
-            row[key + "_std"] = _std(vals)
+    for name in names:
+        rs = runs[name]
+        row = {"name": name, "description": rs[0]["description"],
+               **summarise(rs, ("test_accuracy", "val_accuracy", "train_accuracy", "wall_time"), over="seed")}
         row["best_epoch_per_seed"] = [r["best_epoch"] for r in rs]
         row["epochs"] = rs[0]["epochs"]
         row["history_seed0"] = rs[0]["history"]
         if any(r["pseudo_labels"] for r in rs):
             row["pseudo_labels_per_seed"] = [r["pseudo_labels"] for r in rs]
         rows.append(row)
-    return {
-        "experiment": "mnist3k",
-        "dataset": dataset,
-        "budget": budget,
-        "split": {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
-                  "test": len(data["test"][1]), "split_seed": SPLIT_SEED},
-        "rows": rows,
-        "commit": info["commit"],
-        "uncommitted_changes": info["uncommitted_changes"],
-        "hardware": {"machine": platform.machine(), "cpu": info["cpu"], "cpu_count": info["cpu_count"],
-                     "torch_threads": threads, "jobs": jobs, "platform": info["platform"]},
-        "study_wall_time": time.perf_counter() - study_start,
-        "torch_version": info["torch_version"],
-        "python_version": info["python_version"],
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    split = {"labeled": 3000, "val": len(data["val"][1]), "unlabeled": len(data["unlabeled"][1]),
+             "test": len(data["test"][1]), "split_seed": SPLIT_SEED}
+    return study_record("mnist3k", budget, rows, info=info, started=started, jobs=jobs,
+                        dataset=dataset, split=split)
+
+
+# -- command line (``python -m dlbook.experiments mnist3k``; see dlbook.experiments.runner) --------------------------
+
+def add_arguments(parser) -> None:
+    """The study's options on its sub-parser."""
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ..., n-1)")
+    parser.add_argument("--dataset", choices=list(LOADERS), default="mnist")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=None,
+                        help="run only these rows (default: all)")
+
+
+def run(args) -> dict:
+    """Run the study the parsed ``args`` describe."""
+    if args.seeds < 1:
+        raise ValueError(f"mnist3k: argument '--seeds' must be >= 1, got {args.seeds}")
+    return run_study(seeds=args.seeds, budget=args.budget, dataset=args.dataset, configs=args.configs,
+                     progress=True, jobs=args.jobs)
+
+
+def results_name(args) -> str:
+    """``mnist3k.json``, or ``mnist3k-<dataset>.json`` for another data set."""
+    return "mnist3k.json" if args.dataset == "mnist" else f"mnist3k-{args.dataset}.json"
+
+
+def summary_lines(result: dict) -> list[str]:
+    """One line per row for the terminal."""
+    return [f"{row['name']:<28} test {100 * row['test_accuracy_mean']:.2f} +- "
+            f"{100 * row['test_accuracy_std']:.2f} %  val {100 * row['val_accuracy_mean']:.2f} %  "
+            f"train {100 * row['train_accuracy_mean']:.2f} %  {row['wall_time_mean']:.0f} s/run"
+            for row in result["rows"]]

@@ -19,6 +19,7 @@ from dlbook.functional.pooling import (
     lp_pool2d,
     max_pool2d,
 )
+from dlbook.functional.qrnn import fo_pool
 from dlbook.functional.recurrent import (
     gru_cell,
     lstm_cell,
@@ -29,6 +30,7 @@ from dlbook.functional.recurrent import (
 from dlbook.functional.softmax import cross_entropy, log_softmax, softmax
 
 __all__ = [
+    "fo_pool",
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
     "avg_pool2d",

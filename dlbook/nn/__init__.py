@@ -13,6 +13,7 @@ from dlbook.nn.conv import (
 from dlbook.nn.dropout import Dropout
 from dlbook.nn.embedding import Embedding
 from dlbook.nn.recurrent import GRU, LSTM, RNN
+from dlbook.nn.sequence import QRNN, ConvOverTime
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -21,12 +22,14 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvOverTime",
     "Dropout",
     "Embedding",
     "GRU",
     "LSTM",
     "LPPool2d",
     "MaxPool2d",
+    "QRNN",
     "RNN",
     "ReLU",
     "Sigmoid",

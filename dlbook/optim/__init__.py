@@ -7,8 +7,10 @@ Each is a :class:`torch.optim.Optimizer`, so it plugs into any training
 loop, including :func:`dlbook.runs.fit`.
 """
 
+from dlbook.optim.adadelta import Adadelta
 from dlbook.optim.analysis import convergence_rate, iteration_matrix, tuned_hyperparameters
 from dlbook.optim.clip import clip_grad_norm_
+from dlbook.optim.constraints import max_norm_
 from dlbook.optim.momentum import Momentum, Nesterov
 from dlbook.optim.proximal import (
     ProximalGradient,
@@ -18,6 +20,8 @@ from dlbook.optim.proximal import (
 )
 
 __all__ = [
+    "Adadelta",
+    "max_norm_",
     "Momentum",
     "Nesterov",
     "ProximalGradient",

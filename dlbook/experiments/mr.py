@@ -1,0 +1,502 @@
+"""Sentence polarity on MR: NBSVM, Kim's CNN, LSTMs, a QRNN and an ensemble, by 10-fold cross-validation.
+
+Protocol (Kim 2014): the 10,662 sentences are split into stratified folds
+with a fixed seed; for each fold, the other folds are the training data,
+of which a stratified 10% is held out for early stopping. The vocabulary
+and every other statistic (NB ratios) come from the training folds only.
+The reported number is the test accuracy of the epoch with the best
+validation accuracy, averaged over the folds.
+
+The rows:
+
+``nbsvm``
+    NBSVM-bi (Wang and Manning 2012), :class:`dlbook.nbsvm.NBSVM`, fitted on
+    all the training folds (it has no epochs to choose); its reported
+    validation accuracy is therefore a training accuracy.
+``cnn-rand``
+    Kim's CNN with randomly initialised word vectors: windows 3, 4, 5 with
+    100 maps each, ReLU, max over time, dropout 0.5, Adadelta
+    (ρ = 0.95, ε = 1e-6), mini-batches of 50, max-norm 3 on the output
+    weights.
+``lstm-last``, ``lstm-mean``, ``lstm-max``, ``lstm-meanmax``
+    a one-layer :class:`dlbook.nn.LSTM`; the sentence vector is the state
+    at the last word, the mean or the max of the states over time, or
+    mean and max side by side.
+``bilstm``
+    a forward and a backward LSTM, each sequence reversed within its own
+    length, with max pooling.
+``qrnn``
+    a :class:`dlbook.nn.QRNN` layer (window 2) with max pooling.
+``beyond``
+    NBSVM-bi and CNN-rand trained on the same training part, their
+    probabilities averaged (the NBSVM score turned into a probability by
+    a logistic fit on the validation part).
+
+Sequences are batched by length (buckets of similar length, padded to the
+longest in the batch), which is what makes the runs fit on a CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from collections import Counter
+
+import torch
+import torch.nn.functional as F
+
+from dlbook.budget import get_budget
+from dlbook.data import kfold_train_test, load_mr, stratified_kfold
+from dlbook.experiments.runner import WorkerPool, check_jobs, study_record, summarise
+from dlbook.functional import dropout as dl_dropout
+from dlbook.nbsvm import NBSVM
+from dlbook.nn import LSTM, QRNN, ConvOverTime, Embedding
+from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
+from dlbook.runs import progress_bar, provenance, seed_everything
+from dlbook.text import Vocab, kim_tokenize
+
+__all__ = ["ROWS", "FOLD_SEED", "KimCNN", "RNNClassifier", "budget_settings", "build_fold", "make_batches",
+           "run_fold", "run_study"]
+
+#: Row name -> one-line description.
+ROWS = {
+    "nbsvm": "NBSVM-bi (Wang & Manning 2012)",
+    "cnn-rand": "CNN-rand (Kim 2014): windows 3,4,5 x 100 maps, Adadelta, max-norm 3",
+    "lstm-last": "LSTM, last state",
+    "lstm-mean": "LSTM, mean over time",
+    "lstm-max": "LSTM, max over time",
+    "lstm-meanmax": "LSTM, mean and max concatenated",
+    "bilstm": "BiLSTM, max over time",
+    "qrnn": "QRNN (window 2, fo-pooling), max over time",
+    "beyond": "ensemble: NBSVM-bi + CNN-rand probabilities averaged",
+}
+FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
+
+
+def budget_settings(budget: str | None = None) -> dict:
+    """Sizes and schedule of the neural rows for a run budget.
+
+    ``full`` is Kim's protocol (25 epochs, every epoch run); ``default``
+    stops when the validation accuracy has not improved for ``patience``
+    epochs; ``ci`` and ``smoke`` are short, the latter on a subset.
+    """
+    budget = get_budget(budget)
+    common = {"batch": 50, "emb": 300, "maps": 100, "hidden": 150, "max_train": None, "patience": None,
+              "epochs": 25, "adam_lr": 1e-3}
+    return {
+        "smoke": {**common, "emb": 32, "maps": 16, "hidden": 24, "max_train": 2000, "epochs": 6, "adam_lr": 3e-3},
+        "ci": {**common, "epochs": 3},
+        "default": {**common, "epochs": 15, "patience": 3},
+        "full": common,
+    }[budget]
+
+
+def build_fold(sentences: list[list[str]], labels: torch.Tensor, folds: list[torch.Tensor], k: int, *,
+               max_train: int | None = None, min_freq: int = 1) -> dict:
+    """The data of fold ``k``: train / validation / test token lists and labels, and the vocabulary.
+
+    The validation part is a stratified 10% of the training folds (seeded by
+    the fold). The :class:`~dlbook.text.Vocab` is built from the training
+    and validation parts, i.e. from the training folds only: a word that
+    occurs only in the test fold maps to ``<unk>``.
+    """
+    train_idx, test_idx = kfold_train_test(folds, k)
+    inner = stratified_kfold(labels[train_idx], 10, seed=FOLD_SEED + 1 + k)
+    val_idx = train_idx[inner[0]]
+    fit_idx = train_idx[torch.cat(inner[1:]).sort().values]
+    if max_train is not None:
+        g = torch.Generator().manual_seed(k)
+        fit_idx = fit_idx[torch.randperm(len(fit_idx), generator=g)[:max_train]].sort().values
+    vocab = Vocab(Counter(t for i in train_idx.tolist() for t in sentences[i]), min_freq=min_freq)
+
+    def part(idx):
+        return {"index": idx, "tokens": [sentences[i] for i in idx.tolist()], "labels": labels[idx],
+                "ids": [vocab.encode(sentences[i] or ["<unk>"]) for i in idx.tolist()]}
+
+    return {"vocab": vocab, "train": part(fit_idx), "val": part(val_idx), "test": part(test_idx), "fold": k}
+
+
+def make_batches(ids: list[torch.Tensor], labels: torch.Tensor, batch_size: int, *, generator=None,
+                 pad: int = 0, bucket: int = 20) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Mini-batches of similar-length sequences, each padded to its own longest sequence.
+
+    With a ``generator`` the order is shuffled, then cut into chunks of
+    ``bucket`` batches; each chunk is sorted by length and cut into batches,
+    and the batches are shuffled. Without one, the order is by length.
+    Index 0 (``<pad>``) fills the tail; ``pad`` more zero steps go on both ends.
+
+    Returns
+    -------
+    list of (tokens, lengths, labels)
+        ``tokens`` ``(B, T)`` int64 with the words at ``pad .. pad + length - 1``,
+        ``lengths`` ``(B,)`` and ``labels`` ``(B,)``.
+    """
+    n = len(ids)
+    lengths = torch.tensor([len(s) for s in ids])
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    chunks = [order] if generator is None else list(order.split(batch_size * bucket))
+    groups = []
+    for chunk in chunks:
+        chunk = chunk[torch.sort(lengths[chunk], stable=True).indices]
+        groups += list(chunk.split(batch_size))
+    if generator is not None:
+        groups = [groups[i] for i in torch.randperm(len(groups), generator=generator).tolist()]
+    out = []
+    for g in groups:
+        lens = lengths[g]
+        x = torch.zeros(len(g), int(lens.max()) + 2 * pad, dtype=torch.long)
+        for row, i in enumerate(g.tolist()):
+            x[row, pad:pad + len(ids[i])] = ids[i]
+        out.append((x, lens, labels[g]))
+    return out
+
+
+class KimCNN(torch.nn.Module):
+    """Kim's (2014) CNN: embedding, a ConvOverTime per window, ReLU, max over time, dropout, linear.
+
+    The call ``model(tokens)`` takes int64 indices of shape ``(N, T)``, already
+    padded with ``max(windows) - 1`` zeros at both ends, and returns logits of
+    shape ``(N, classes)``.
+    """
+
+    def __init__(self, vocab_size: int, emb: int = 300, windows=(3, 4, 5), maps: int = 100, p: float = 0.5,
+                 classes: int = 2):
+        super().__init__()
+        self.embedding = Embedding(vocab_size, emb, padding_idx=0)
+        with torch.no_grad():  # Kim's initialisation of random vectors: U(-0.25, 0.25)
+            self.embedding.weight.uniform_(-0.25, 0.25)
+            self.embedding.weight[0] = 0
+        self.convs = torch.nn.ModuleList(ConvOverTime(emb, maps, k) for k in windows)
+        self.p = p
+        self.out = torch.nn.Linear(maps * len(windows), classes)
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(tokens)
+        return torch.cat([torch.relu(conv(x)).amax(dim=1) for conv in self.convs], dim=1)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.out(dl_dropout(self.features(tokens), self.p, self.training))
+
+
+class RNNClassifier(torch.nn.Module):
+    """Embedding, a recurrent layer, a sentence vector pooled over the real (unpadded) steps, dropout, linear.
+
+    Parameters
+    ----------
+    cell : {"lstm", "bilstm", "qrnn"}
+    pooling : {"last", "mean", "max", "meanmax"}
+        The state at the last word, the mean or max over time, or both concatenated.
+
+    Notes
+    -----
+    The call ``model(tokens, lengths)`` takes int64 indices of shape ``(N, T)``,
+    padded at the end, and the lengths of shape ``(N,)``, and returns logits
+    of shape ``(N, classes)``.
+    """
+
+    def __init__(self, vocab_size: int, emb: int = 300, hidden: int = 150, cell: str = "lstm",
+                 pooling: str = "max", p: float = 0.5, classes: int = 2):
+        super().__init__()
+        if cell not in ("lstm", "bilstm", "qrnn"):
+            raise ValueError(f"RNNClassifier: argument 'cell' must be 'lstm', 'bilstm' or 'qrnn', got {cell!r}")
+        if pooling not in ("last", "mean", "max", "meanmax"):
+            raise ValueError(f"RNNClassifier: argument 'pooling' must be last, mean, max or meanmax, got {pooling!r}")
+        self.cell, self.pooling, self.p = cell, pooling, p
+        self.embedding = Embedding(vocab_size, emb, padding_idx=0)
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-0.25, 0.25)
+            self.embedding.weight[0] = 0
+        if cell == "qrnn":
+            self.rnn = QRNN(emb, hidden, window=2, batch_first=True)
+        else:
+            self.rnn = LSTM(emb, hidden, batch_first=True)
+            self.rnn_reverse = LSTM(emb, hidden, batch_first=True) if cell == "bilstm" else None
+        width = hidden * (2 if cell == "bilstm" else 1) * (2 if pooling == "meanmax" else 1)
+        self.out = torch.nn.Linear(width, classes)
+
+    @staticmethod
+    def _reverse_index(lengths: torch.Tensor, T: int) -> torch.Tensor:
+        """``(N, T)`` index reversing each sequence within its own length (padding stays at the end)."""
+        t = torch.arange(T).unsqueeze(0)
+        last = lengths.unsqueeze(1) - 1
+        return torch.where(t <= last, last - t, t)
+
+    def states(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = dl_dropout(self.embedding(tokens), 0.2 * self.p / 0.5, self.training)
+        h = self.rnn(x)[0]
+        if self.cell == "bilstm":
+            rev = self._reverse_index(lengths, tokens.shape[1])
+            xr = x.gather(1, rev.unsqueeze(2).expand_as(x))
+            hr = self.rnn_reverse(xr)[0]
+            h = torch.cat([h, hr.gather(1, rev.unsqueeze(2).expand_as(hr))], dim=2)
+        return h
+
+    def features(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        h = self.states(tokens, lengths)
+        mask = (torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
+        vecs = []
+        if self.pooling == "last":
+            vecs.append(h[torch.arange(len(lengths)), lengths - 1])
+        if self.pooling in ("mean", "meanmax"):
+            vecs.append((h * mask).sum(1) / lengths.unsqueeze(1).to(h.dtype))
+        if self.pooling in ("max", "meanmax"):
+            vecs.append(h.masked_fill(~mask, float("-inf")).amax(dim=1))
+        return torch.cat(vecs, dim=1)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.out(dl_dropout(self.features(tokens, lengths), self.p, self.training))
+
+
+def _model_for(row: str, vocab_size: int, settings: dict) -> tuple[torch.nn.Module, int]:
+    """The network of a neural row and the padding it needs at both ends."""
+    if row in ("cnn-rand", "beyond"):
+        return KimCNN(vocab_size, settings["emb"], maps=settings["maps"]), 4
+    cell = {"bilstm": "bilstm", "qrnn": "qrnn"}.get(row, "lstm")
+    pooling = row.split("-")[1] if row.startswith("lstm-") else "max"
+    return RNNClassifier(vocab_size, settings["emb"], settings["hidden"], cell=cell, pooling=pooling), 0
+
+
+@torch.no_grad()
+def _predict(model, batches) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-1 probabilities and labels over ``batches``, in batch order."""
+    model.eval()
+    probs, ys = [], []
+    for x, lens, y in batches:
+        probs.append(torch.softmax(model(x, lens), dim=1)[:, 1])
+        ys.append(y)
+    return torch.cat(probs), torch.cat(ys)
+
+
+def _accuracy(probs, y) -> float:
+    return float(((probs > 0.5).long() == y).double().mean())
+
+
+def _train_network(row: str, data: dict, settings: dict, seed: int, progress) -> dict:
+    g = seed_everything(seed)
+    model, pad = _model_for(row, len(data["vocab"]), settings)
+    kim = isinstance(model, KimCNN)
+    if kim:  # Kim's Adadelta; only the rows of a batch's words move, so update just those (same result)
+        emb = model.embedding.weight
+        opt = Adadelta([{"params": [emb], "lazy_rows": True},
+                        {"params": [p for p in model.parameters() if p is not emb]}], lr=1.0, rho=0.95, eps=1e-6)
+    else:  # recurrent rows: Adam, with the gradient norm clipped at 5
+        opt = torch.optim.Adam(model.parameters(), lr=settings["adam_lr"])
+    val = make_batches(data["val"]["ids"], data["val"]["labels"], 200, pad=pad)
+    test = make_batches(data["test"]["ids"], data["test"]["labels"], 200, pad=pad)
+    history = {k: [] for k in ("train_loss", "train_accuracy", "val_accuracy", "test_accuracy", "seconds")}
+    best, best_state, best_epoch, since = -1.0, None, 0, 0
+    start = time.perf_counter()
+    for epoch in progress_bar(range(1, settings["epochs"] + 1), desc=f"{row} fold {data['fold']}", enable=progress):
+        model.train()
+        tot = correct = seen = 0.0
+        for x, lens, y in make_batches(data["train"]["ids"], data["train"]["labels"], settings["batch"],
+                                       generator=g, pad=pad):
+            logits = model(x, lens)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if not kim:
+                clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            if kim:
+                max_norm_(model.out.weight, 3.0)  # after each step: a projection of the weights
+            with torch.no_grad():
+                model.embedding.weight[0] = 0  # the padding vector stays zero
+            tot += float(loss.detach()) * len(y)
+            correct += float((logits.argmax(1) == y).sum())
+            seen += len(y)
+        val_p, val_y = _predict(model, val)
+        test_p, test_y = _predict(model, test)
+        va, ta = _accuracy(val_p, val_y), _accuracy(test_p, test_y)
+        for key, v in (("train_loss", tot / seen), ("train_accuracy", correct / seen), ("val_accuracy", va),
+                       ("test_accuracy", ta), ("seconds", time.perf_counter() - start)):
+            history[key].append(v)
+        if va > best:
+            best, best_state, best_epoch, since = va, copy.deepcopy(model.state_dict()), epoch, 0
+        else:
+            since += 1
+            if settings["patience"] is not None and since >= settings["patience"]:
+                break
+    model.load_state_dict(best_state)
+    return {"model": model, "pad": pad, "history": history, "best_epoch": best_epoch,
+            "val_accuracy": best, "test_accuracy": history["test_accuracy"][best_epoch - 1]}
+
+
+def _probabilities_in_index_order(model, part, pad) -> torch.Tensor:
+    """Class-1 probabilities of every sentence of ``part``, in the part's own order."""
+    batches = make_batches(part["ids"], part["labels"], 200, pad=pad)
+    probs, _ = _predict(model, batches)
+    order = torch.sort(torch.tensor([len(s) for s in part["ids"]]), stable=True).indices
+    out = torch.empty(len(order))
+    out[order] = probs
+    return out
+
+
+def _platt(scores: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """``a, b`` of ``sigmoid(a s + b)`` fitted to labels ``y`` by Newton's method on the logistic loss."""
+    s, t = scores.double(), y.double()
+    a, b = torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
+    for _ in range(50):
+        p = torch.sigmoid(a * s + b)
+        g = torch.stack([((p - t) * s).sum(), (p - t).sum()])
+        w = p * (1 - p) + 1e-12
+        H = torch.stack([torch.stack([(w * s * s).sum(), (w * s).sum()]), torch.stack([(w * s).sum(), w.sum()])])
+        step = torch.linalg.solve(H + 1e-9 * torch.eye(2, dtype=torch.float64), g)
+        a, b = a - step[0], b - step[1]
+        if float(step.abs().max()) < 1e-10:
+            break
+    return float(a), float(b)
+
+
+@functools.lru_cache(maxsize=1)
+def _corpus():
+    """MR tokenized, its labels and the 10 folds, loaded once per process."""
+    sentences, labels = load_mr()
+    return [kim_tokenize(s) for s in sentences], labels, stratified_kfold(labels, 10, seed=FOLD_SEED)
+
+
+def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
+             keep_model: bool = False) -> dict:
+    """Train and evaluate one row on fold ``k``.
+
+    Returns
+    -------
+    dict
+        ``fold``, ``test_accuracy`` (at the epoch with the best validation accuracy), ``val_accuracy``,
+        ``best_epoch``, ``epochs_run``, ``wall_time`` (s), ``vocab_size``, ``history`` (per epoch:
+        train loss and accuracy, validation and test accuracy, cumulative seconds; empty for NBSVM),
+        ``test_probabilities`` (class 1, in the fold's index order) and, with ``keep_model``,
+        ``model`` and ``data``.
+    """
+    if row not in ROWS:
+        raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
+    settings = budget_settings(budget)
+    if data is None:
+        sentences, labels, folds = _corpus()
+        data = build_fold(sentences, labels, folds, k, max_train=settings["max_train"])
+    start = time.perf_counter()
+    result = {"fold": k, "vocab_size": len(data["vocab"]), "history": {}, "best_epoch": 0}
+    test_y = data["test"]["labels"]
+    nb = None
+    if row in ("nbsvm", "beyond"):
+        if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
+            fit_tokens = data["train"]["tokens"] + data["val"]["tokens"]
+            fit_labels = torch.cat([data["train"]["labels"], data["val"]["labels"]])
+        else:  # the validation part fits the logistic map of the NBSVM score
+            fit_tokens, fit_labels = data["train"]["tokens"], data["train"]["labels"]
+        nb = NBSVM(n=2).fit(fit_tokens, fit_labels)
+        nb_val, nb_test = nb.decision_function(data["val"]["tokens"]), nb.decision_function(data["test"]["tokens"])
+        if row == "nbsvm":
+            result.update(val_accuracy=float(((nb_val > 0).long() == data["val"]["labels"]).double().mean()),
+                          test_probabilities=torch.sigmoid(nb_test).float(), epochs_run=0)
+            result["test_accuracy"] = float(((nb_test > 0).long() == test_y).double().mean())
+    if row != "nbsvm":
+        net = _train_network(row, data, settings, k, progress)
+        result.update({key: net[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy")})
+        result["epochs_run"] = len(net["history"]["val_accuracy"])
+        result["test_probabilities"] = _probabilities_in_index_order(net["model"], data["test"], net["pad"])
+        if row == "beyond":
+            a, b = _platt(nb_val, data["val"]["labels"])
+            cnn_val = _probabilities_in_index_order(net["model"], data["val"], net["pad"])
+            p_val = (torch.sigmoid(a * nb_val + b).float() + cnn_val) / 2
+            p_test = (torch.sigmoid(a * nb_test + b).float() + result["test_probabilities"]) / 2
+            result.update(cnn_test_accuracy=result["test_accuracy"],
+                          val_accuracy=_accuracy(p_val, data["val"]["labels"]),
+                          test_accuracy=_accuracy(p_test, test_y), test_probabilities=p_test)
+        if keep_model:
+            result["model"] = net["model"]
+    if keep_model:
+        result["data"] = data
+        result["nbsvm"] = nb
+    result["wall_time"] = time.perf_counter() - start
+    return result
+
+
+def _run_task(row, k, budget, cache=None):
+    """One fold of one row; with a ``cache`` folder, reuse or store its result there (resumable runs)."""
+    import json
+    from pathlib import Path
+
+    path = None if cache is None else Path(cache) / f"mr-{row}-{budget}-fold{k}.json"
+    if path is not None and path.is_file():
+        return json.loads(path.read_text())
+    r = run_fold(row, k, budget, progress=False)
+    r["test_probabilities"] = [round(float(p), 5) for p in r["test_probabilities"]]
+    r["commit"] = provenance()["commit"]
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps(r))
+        tmp.replace(path)
+    return r
+
+
+def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None = None, jobs: int = 1,
+              progress=None, cache: str | None = None) -> dict:
+    """Run ``rows`` on the first ``folds`` of the 10 folds and summarise them (per fold, mean, sample std).
+
+    With ``cache``, each finished fold is stored in that folder and reused
+    when the same row, budget and fold are asked for again, so an
+    interrupted study resumes where it stopped.
+    """
+    budget = get_budget(budget)
+    check_jobs(jobs)
+    rows = list(ROWS) if rows is None else [r for r in ROWS if r in rows]
+    if not 1 <= folds <= 10:
+        raise ValueError(f"mr: argument 'folds' must be in [1, 10], got {folds}")
+    info = provenance()
+    started = time.perf_counter()
+    out = []
+    for row in rows:
+        row_start = time.perf_counter()
+        with WorkerPool(jobs) as pool:
+            futures = [pool.submit(_run_task, row, k, budget, cache) if jobs > 1 else None for k in range(folds)]
+            runs = [f.result() if f is not None else _run_task(row, k, budget, cache) for k, f in enumerate(futures)]
+        entry = {"name": row, "description": ROWS[row],
+                 **summarise(runs, ("test_accuracy", "val_accuracy", "wall_time"), over="fold"),
+                 "best_epoch_per_fold": [r["best_epoch"] for r in runs],
+                 "epochs_run_per_fold": [r["epochs_run"] for r in runs],
+                 "vocab_size_per_fold": [r["vocab_size"] for r in runs],
+                 "history_per_fold": [r["history"] for r in runs],
+                 "row_wall_time": time.perf_counter() - row_start,
+                 "fold_wall_time_sum": sum(r["wall_time"] for r in runs),
+                 "commit_per_fold": [r["commit"] for r in runs],
+                 "budget": budget, "jobs": jobs}
+        if row == "beyond":
+            entry["cnn_test_accuracy_per_fold"] = [r["cnn_test_accuracy"] for r in runs]
+        out.append(entry)
+        if progress is not False:
+            print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
+                  f"in {entry['row_wall_time']:.0f} s", flush=True)
+    settings = budget_settings(budget)
+    return study_record("mr", budget, out, info=info, started=started, jobs=jobs,
+                        protocol={"folds": folds, "of": 10, "fold_seed": FOLD_SEED, "validation": "10% of the "
+                                  "training folds, stratified", "selection": "best validation epoch",
+                                  "tokenizer": "dlbook.text.kim_tokenize", "settings": settings})
+
+
+# -- command line (``python -m dlbook.experiments mr``; see dlbook.experiments.runner) -----------------------------
+
+def add_arguments(parser) -> None:
+    """The study's options on its sub-parser."""
+    parser.add_argument("--folds", type=int, default=10, help="run folds 0 .. n-1 of the 10 (default 10)")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=None, help="run only these rows")
+    parser.add_argument("--cache", default=None,
+                        help="folder for per-fold results: finished folds are reused, so a stopped run resumes")
+
+
+def run(args) -> dict:
+    """Run the study the parsed ``args`` describe."""
+    return run_study(rows=args.rows, folds=args.folds, budget=args.budget, jobs=args.jobs, cache=args.cache)
+
+
+def results_name(args) -> str:
+    """``mr.json``."""
+    return "mr.json"
+
+
+def summary_lines(result: dict) -> list[str]:
+    """One line per row for the terminal."""
+    return [f"{row['name']:<14} test {100 * row['test_accuracy_mean']:.2f} +- {100 * row['test_accuracy_std']:.2f} %"
+            f"  ({len(row['folds'])} folds, {row['row_wall_time']:.0f} s)" for row in result["rows"]]

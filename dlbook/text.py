@@ -1,0 +1,165 @@
+"""Text utilities shared by the sequence chapters: a tokenizer and a vocabulary.
+
+:func:`kim_tokenize` splits a sentence the way Kim (2014) prepared MR.
+A :class:`Vocab` maps tokens to indices and back. The sentence
+classifiers, the language models and the word embeddings all build one,
+always from training text only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import torch
+
+__all__ = ["Vocab", "kim_tokenize"]
+
+_KIM_RULES = (
+    (re.compile(r"[^A-Za-z0-9(),!?'`]"), " "),  # anything else becomes a space
+    (re.compile(r"'s"), " 's"),
+    (re.compile(r"'ve"), " 've"),
+    (re.compile(r"n't"), " n't"),
+    (re.compile(r"'re"), " 're"),
+    (re.compile(r"'d"), " 'd"),
+    (re.compile(r"'ll"), " 'll"),
+    (re.compile(r","), " , "),
+    (re.compile(r"!"), " ! "),
+    (re.compile(r"\("), " ( "),
+    (re.compile(r"\)"), " ) "),
+    (re.compile(r"\?"), " ? "),
+)
+
+
+def kim_tokenize(text: str, lower: bool = True) -> list[str]:
+    """Split ``text`` into tokens with the rules of Kim's ``clean_str`` (CNN_sentence, 2014).
+
+    In order: every character other than ASCII letters, digits and
+    ``( ) , ! ? ' `` ` is replaced by a space; the clitics ``'s 've n't 're
+    'd 'll`` are split off as tokens of their own; ``, ! ( ) ?`` become
+    tokens; the text is lower-cased (unless ``lower=False``) and split on
+    white space. So accented Latin-1 letters, hyphens, dots, colons and
+    quotes ``"`` separate tokens and are dropped. Kim's Python 2 code wrote
+    the brackets and the question mark as the two-character tokens ``\\(``,
+    ``\\)`` and ``\\?`` (an escaped replacement string); here they are the
+    bare characters, which gives the same partition of every sentence.
+
+    Examples
+    --------
+    >>> kim_tokenize("It's not a bad film -- isn't it?")
+    ['it', "'s", 'not', 'a', 'bad', 'film', 'is', "n't", 'it', '?']
+    >>> kim_tokenize("Jean-Claude (Van Damme), 1.5 stars!")
+    ['jean', 'claude', '(', 'van', 'damme', ')', ',', '1', '5', 'stars', '!']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"kim_tokenize: argument 'text' must be a str, got {type(text).__name__}")
+    for pattern, repl in _KIM_RULES:
+        text = pattern.sub(repl, text)
+    return (text.lower() if lower else text).split()
+
+
+class Vocab:
+    """Token ↔ index map with special tokens and a frequency cut-off.
+
+    Special tokens come first, in the order given (so ``<pad>`` is index 0
+    by default, which is what ``padding_idx=0`` expects). The other tokens
+    follow by decreasing count, ties broken alphabetically, so that the
+    same text always gives the same indices.
+
+    Parameters
+    ----------
+    counts : mapping of str to int, or iterable of str
+        Token counts (a :class:`collections.Counter`), or the tokens
+        themselves, which are then counted.
+    min_freq : int
+        Tokens seen fewer times are left out and map to ``unk``.
+    max_size : int, optional
+        Keep at most this many tokens in all, specials included.
+    specials : sequence of str
+        Tokens placed first whatever their count. Use ``()`` for none.
+    unk : str or None
+        The token unknown tokens map to; it must be one of ``specials``.
+        With ``None``, looking up an unknown token raises a KeyError.
+
+    Attributes
+    ----------
+    itos : list of str
+        Index to token.
+    stoi : dict
+        Token to index.
+    counts : collections.Counter
+        The counts the vocabulary was built from (all tokens, before the cut-off).
+
+    Examples
+    --------
+    >>> v = Vocab("the cat sat on the mat the end".split(), min_freq=1)
+    >>> v.itos[:4]
+    ['<pad>', '<unk>', 'the', 'cat']
+    >>> v.encode(["the", "dog"]).tolist()
+    [2, 1]
+    >>> v.decode([2, 3])
+    ['the', 'cat']
+    >>> len(Vocab("a a b".split(), min_freq=2))
+    3
+    """
+
+    def __init__(self, counts: Counter | dict | Iterable[str], min_freq: int = 1, max_size: int | None = None,
+                 specials: Sequence[str] = ("<pad>", "<unk>"), unk: str | None = "<unk>"):
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+            raise ValueError(f"Vocab: argument 'min_freq' must be an int >= 1, got {min_freq!r}")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)
+                                     or max_size < len(specials)):
+            raise ValueError(f"Vocab: argument 'max_size' must be an int >= len(specials) = {len(specials)}, "
+                             f"got {max_size!r}")
+        if isinstance(specials, str):
+            raise TypeError("Vocab: argument 'specials' must be a sequence of tokens, not one string")
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"Vocab: argument 'specials' has repeated tokens: {list(specials)}")
+        if unk is not None and unk not in specials:
+            raise ValueError(f"Vocab: argument 'unk' ({unk!r}) must be one of 'specials' {list(specials)}")
+        if isinstance(counts, str):
+            raise TypeError("Vocab: argument 'counts' must be a mapping or an iterable of tokens, not one string")
+        self.counts = Counter(counts) if not isinstance(counts, dict) else Counter(dict(counts))
+        ordered = sorted((t for t, c in self.counts.items() if c >= min_freq and t not in specials),
+                         key=lambda t: (-self.counts[t], t))
+        self.itos = list(specials) + ordered
+        if max_size is not None:
+            self.itos = self.itos[:max_size]
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        self.specials = tuple(specials)
+        self.unk = unk
+        self.unk_index = None if unk is None else self.stoi[unk]
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def __getitem__(self, token: str) -> int:
+        """The index of ``token``; ``unk``'s index when it is not in the vocabulary."""
+        index = self.stoi.get(token, self.unk_index)
+        if index is None:
+            raise KeyError(f"Vocab: token {token!r} is not in the vocabulary and there is no 'unk' token")
+        return index
+
+    def encode(self, tokens: Iterable[str]) -> torch.Tensor:
+        """Indices of ``tokens`` as a 1-D ``torch.long`` tensor."""
+        return torch.tensor([self[t] for t in tokens], dtype=torch.long)
+
+    def decode(self, indices: Iterable[int] | torch.Tensor) -> list[str]:
+        """Tokens of ``indices`` (a sequence of ints or a 1-D tensor)."""
+        if isinstance(indices, torch.Tensor):
+            if indices.dim() != 1:
+                raise ValueError(f"Vocab.decode: argument 'indices' must be 1-D, got shape {tuple(indices.shape)}")
+            indices = indices.tolist()
+        out = []
+        for i in indices:
+            if not 0 <= int(i) < len(self.itos):
+                raise IndexError(f"Vocab.decode: index {i} is outside [0, {len(self.itos)})")
+            out.append(self.itos[int(i)])
+        return out
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={len(self)}, specials={list(self.specials)}, unk={self.unk!r})"

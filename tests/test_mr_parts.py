@@ -1,0 +1,227 @@
+"""MR data and protocol, Adadelta, the max-norm constraint, fo-pooling, the sequence layers and NBSVM."""
+
+import io
+import tarfile
+
+import pytest
+import torch
+
+from dlbook.data import DataNotAvailableError, kfold_train_test, load_mr, registry, stratified_kfold
+from dlbook.functional import fo_pool
+from dlbook.nbsvm import NBSVM, ngrams
+from dlbook.nn import QRNN, ConvOverTime
+from dlbook.nn.sequence import windows_product
+from dlbook.optim import Adadelta, max_norm_
+from dlbook.text import kim_tokenize
+
+POS = "a gorgeous , witty film .\nthe best movie of the year\n"
+NEG = "a dull , lifeless mess .\nworst film of the year \xe9\n"
+
+
+def _fake_mr(tmp_path, monkeypatch, archive=True):
+    """Register a tiny MR whose archive lives at a file:// URL under tmp_path."""
+    import hashlib
+
+    raw = {"rt-polarity.pos": POS.encode("latin-1"), "rt-polarity.neg": NEG.encode("latin-1")}
+    tar_path = tmp_path / "rt-polaritydata.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tar:
+        for name, data in raw.items():
+            info = tarfile.TarInfo("rt-polaritydata/" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    url = tar_path.as_uri() if archive else "https://example.invalid/none.tar.gz"
+    files = tuple(registry.DataFile(n, hashlib.sha256(d).hexdigest(), (url,), member="rt-polaritydata/" + n)
+                  for n, d in raw.items())
+    monkeypatch.setitem(registry.REGISTRY, "mr", registry.DataSet("mr", "tiny", "test", files))
+
+
+def test_load_mr_extracts_from_archive_and_decodes_latin1(tmp_path, monkeypatch):
+    _fake_mr(tmp_path, monkeypatch)
+    sentences, labels = load_mr(root=tmp_path / "data")
+    assert labels.tolist() == [1, 1, 0, 0]
+    assert sentences[3] == "worst film of the year \xe9"
+    assert (tmp_path / "data" / "mr" / "rt-polarity.neg").read_bytes() == NEG.encode("latin-1")
+
+
+def test_load_mr_missing_file_names_file_and_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    with pytest.raises(DataNotAvailableError) as err:
+        load_mr(download=False)
+    msg = str(err.value)
+    assert "rt-polarity.pos" in msg and str(tmp_path / "mr" / "rt-polarity.pos") in msg
+    assert "rt-polaritydata.tar.gz" in msg
+
+
+def test_registry_has_the_real_mr_checksums():
+    ds = registry.get_dataset("mr")
+    assert {f.name for f in ds.files} == {"rt-polarity.pos", "rt-polarity.neg"}
+    assert all(f.urls[0].startswith("https://www.cs.cornell.edu/") and len(f.sha256) == 64 for f in ds.files)
+
+
+def test_kim_tokenize_rules():
+    assert kim_tokenize("Don't you've they're I'd we'll") == ["do", "n't", "you", "'ve", "they", "'re", "i",
+                                                               "'d", "we", "'ll"]
+    assert kim_tokenize("wow!what?(yes),\"no\" caf\xe9") == ["wow", "!", "what", "?", "(", "yes", ")", ",",
+                                                             "no", "caf"]
+    assert kim_tokenize("ABC", lower=False) == ["ABC"]
+    with pytest.raises(TypeError, match="'text'"):
+        kim_tokenize(["a"])
+
+
+def test_folds_are_stratified_disjoint_complete_and_reproducible():
+    g = torch.Generator().manual_seed(1)
+    labels = (torch.rand(1003, generator=g) < 0.3).long()
+    folds = stratified_kfold(labels, 10, seed=3)
+    allidx = torch.cat(folds)
+    assert len(allidx) == 1003 and len(torch.unique(allidx)) == 1003
+    sizes = [len(f) for f in folds]
+    assert max(sizes) - min(sizes) <= 1
+    n1 = int(labels.sum())
+    for f in folds:
+        assert abs(int(labels[f].sum()) - n1 / 10) < 1
+    again = stratified_kfold(labels, 10, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(folds, again))
+    assert not all(torch.equal(a, b) for a, b in zip(folds, stratified_kfold(labels, 10, seed=4)))
+    train, test = kfold_train_test(folds, 2)
+    assert len(set(train.tolist()) & set(test.tolist())) == 0 and len(train) + len(test) == 1003
+    with pytest.raises(ValueError, match="n_folds"):
+        stratified_kfold(labels, 1)
+
+
+def test_adadelta_matches_torch():
+    torch.manual_seed(0)
+    for wd in (0.0, 0.01):
+        a = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+        b = a.detach().clone().requires_grad_(True)
+        ours, ref = Adadelta([a], lr=0.7, rho=0.95, eps=1e-6, weight_decay=wd), \
+            torch.optim.Adadelta([b], lr=0.7, rho=0.95, eps=1e-6, weight_decay=wd)
+        target = torch.randn(5, 3, dtype=torch.float64)
+        for _ in range(30):
+            for p, opt in ((a, ours), (b, ref)):
+                opt.zero_grad()
+                ((p - target) ** 4).sum().backward()
+                opt.step()
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="'rho'"):
+        Adadelta([a], rho=1.5)
+
+
+def test_max_norm_holds_after_each_step():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(20, 2)
+    opt = torch.optim.SGD(lin.parameters(), lr=5.0)
+    x, y = torch.randn(64, 20) * 3, torch.randint(0, 2, (64,))
+    for _ in range(10):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(lin(x), y).backward()
+        opt.step()
+        before = lin.weight.detach().clone()
+        max_norm_(lin.weight, 3.0)
+        norms = lin.weight.norm(dim=1)
+        assert (norms <= 3.0 + 1e-5).all()
+        small = before.norm(dim=1) <= 3.0  # rows inside the ball are untouched, others rescaled, same direction
+        assert torch.equal(lin.weight[small], before[small])
+        torch.testing.assert_close(lin.weight[~small], before[~small] / before[~small].norm(dim=1, keepdim=True) * 3)
+    with pytest.raises(ValueError, match="max_norm"):
+        max_norm_(lin.weight, 0.0)
+
+
+def _qrnn_inputs(T=5, N=3, H=4, dtype=torch.float64):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(T, N, H, generator=g, dtype=dtype).requires_grad_()
+    f = torch.rand(T, N, H, generator=g, dtype=dtype).requires_grad_()
+    o = torch.rand(T, N, H, generator=g, dtype=dtype).requires_grad_()
+    c0 = torch.randn(N, H, generator=g, dtype=dtype).requires_grad_()
+    return z, f, o, c0
+
+
+def _fo_reference(z, f, o, c0):
+    c, cs = c0, []
+    for t in range(z.shape[0]):
+        c = f[t] * c + (1 - f[t]) * z[t]
+        cs.append(c)
+    c = torch.stack(cs)
+    return (c if o is None else o * c), c
+
+
+def test_fo_pool_gradcheck_and_double_backward():
+    z, f, o, c0 = _qrnn_inputs()
+    assert torch.autograd.gradcheck(fo_pool, (z, f, o, c0))
+    assert torch.autograd.gradgradcheck(fo_pool, (z, f, o, c0))
+    assert torch.autograd.gradcheck(lambda z, f, c0: fo_pool(z, f, None, c0), (z, f, c0))
+    for ours, ref in zip(fo_pool(z, f, o, c0), _fo_reference(z, f, o, c0)):
+        torch.testing.assert_close(ours, ref)
+
+
+def test_fo_pool_edge_cases():
+    z, f, o, c0 = _qrnn_inputs()
+    h, c = fo_pool(z[:, :0], f[:, :0], o[:, :0], c0[:0])  # empty batch
+    assert h.shape == (5, 0, 4)
+    h, c = fo_pool(z[:0], f[:0], o[:0], c0)  # no time steps
+    assert h.shape == (0, 3, 4)
+    (h.sum() + c.sum()).backward()
+    zt = z.detach().transpose(0, 1).contiguous().transpose(0, 1)  # non-contiguous
+    torch.testing.assert_close(fo_pool(zt, f, o, c0)[0], fo_pool(z, f, o, c0)[0])
+    zi = z.detach().clone()
+    zi[2, 0, 0] = float("inf")
+    h, _ = fo_pool(zi, f.detach(), o.detach(), c0.detach())
+    ref, _ = _fo_reference(zi, f.detach(), o.detach(), c0.detach())
+    torch.testing.assert_close(h, ref, equal_nan=True)
+    zn = z.detach().clone()
+    zn[1, 1, 1] = float("nan")
+    assert torch.isnan(fo_pool(zn, f, o, c0)[0][1:, 1, 1]).all()
+    assert not torch.isnan(fo_pool(zn, f, o, c0)[0][:, 0]).any()
+    with pytest.raises(ValueError, match="'f'"):
+        fo_pool(z, f[:, :2])
+    with pytest.raises(ValueError, match=r"\(T, N, H\)"):
+        fo_pool(z[0], f[0])
+    with pytest.raises(TypeError, match="'z'"):
+        fo_pool(z.detach().long(), f)
+
+
+def test_conv_over_time_is_conv1d_and_qrnn_is_causal():
+    torch.manual_seed(0)
+    conv = ConvOverTime(6, 4, 3, padding=1).double()
+    x = torch.randn(2, 7, 6, dtype=torch.float64)
+    w = conv.weight.view(4, 3, 6).permute(0, 2, 1)  # (C, E, k)
+    ref = torch.nn.functional.conv1d(x.transpose(1, 2), w, conv.bias, padding=1).transpose(1, 2)
+    torch.testing.assert_close(conv(x), ref)
+    xp = torch.nn.functional.pad(x, (0, 0, 1, 1))
+    torch.testing.assert_close(windows_product(xp, conv.weight, conv.bias), ref)
+    q = QRNN(6, 5, window=2, batch_first=True).double()
+    h, c = q(x)
+    x2 = x.clone()
+    x2[:, 4:] = 0  # changing steps 4.. leaves steps 0..3 unchanged
+    h2, _ = q(x2)
+    torch.testing.assert_close(h[:, :4], h2[:, :4])
+    assert not torch.allclose(h[:, 4:], h2[:, 4:])
+    torch.testing.assert_close(c, h[:, -1] / torch.sigmoid(q.conv(torch.nn.functional.pad(x, (0, 0, 1, 0)))
+                                                          [:, -1, 10:]))
+
+
+def test_nbsvm_learns_and_ignores_unknown_ngrams():
+    assert ngrams(["a", "b", "c"], 3) == ["a", "b", "c", "a b", "b c", "a b c"]
+    docs = [["good", "film"], ["bad", "film"], ["very", "good"], ["very", "bad"], ["not", "bad"]] * 3
+    y = torch.tensor([1, 0, 1, 0, 1] * 3)
+    m = NBSVM().fit(docs, y)
+    assert torch.equal(m.predict(docs), y)
+    assert "not bad" in m.vocab and m.r[m.vocab.stoi["good"]] > 0 > m.r[m.vocab.stoi["bad"]]
+    assert m.predict([["unseen", "words"]]).shape == (1,)
+    with pytest.raises(ValueError, match="'labels'"):
+        NBSVM().fit(docs, y[:3])
+
+
+def test_adadelta_lazy_rows_gives_the_same_parameters():
+    torch.manual_seed(0)
+    a = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    ours, ref = Adadelta([a], rho=0.95, lazy_rows=True), torch.optim.Adadelta([b], rho=0.95)
+    for step in range(40):
+        rows = torch.randperm(8)[: 1 + step % 4]  # most rows get no gradient at a given step
+        for p, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            (p[rows] ** 2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="lazy_rows"):
+        Adadelta([a], lazy_rows=True, weight_decay=0.1)

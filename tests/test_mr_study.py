@@ -1,0 +1,61 @@
+"""The MR study at the smoke budget: every row runs on one fold and beats chance; no test-only token leaks."""
+
+import json
+
+import pytest
+import torch
+
+from dlbook.data import stratified_kfold
+from dlbook.experiments import mr
+from dlbook.experiments.__main__ import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _tiny_corpus():
+    g = torch.Generator().manual_seed(0)
+    words = [f"w{i}" for i in range(50)]
+    sentences = [[words[int(j)] for j in torch.randint(0, 50, (6,), generator=g)] for _ in range(200)]
+    labels = torch.tensor([i % 2 for i in range(200)])
+    return sentences, labels
+
+
+def test_vocabulary_comes_from_training_folds_only():
+    sentences, labels = _tiny_corpus()
+    folds = stratified_kfold(labels, 10, seed=0)
+    for i in folds[3].tolist():  # tokens that occur in the test fold only
+        sentences[i] = sentences[i] + [f"testonly{i}"]
+    data = mr.build_fold(sentences, labels, folds, 3)
+    assert not any(t.startswith("testonly") for t in data["vocab"].itos)
+    assert all(int(ids[-1]) == data["vocab"].unk_index for ids in data["test"]["ids"])
+    test, train, val = (set(data[p]["index"].tolist()) for p in ("test", "train", "val"))
+    assert not (test & train or test & val or train & val) and len(test | train | val) == 200
+    assert abs(len(val) - 18) <= 1
+
+
+def test_make_batches_pads_each_batch_to_its_longest():
+    ids = [torch.arange(1, n + 1) for n in (3, 1, 7, 2, 5)]
+    batches = mr.make_batches(ids, torch.arange(5), 2, pad=1)
+    assert [tuple(b[0].shape) for b in batches] == [(2, 4), (2, 7), (1, 9)]  # lengths (1, 2), (3, 5), (7,)
+    x, lens, y = batches[1]
+    assert lens.tolist() == [3, 5] and y.tolist() == [0, 4] and x[0].tolist() == [0, 1, 2, 3, 0, 0, 0]
+    shuffled = mr.make_batches(ids, torch.arange(5), 2, generator=torch.Generator().manual_seed(0))
+    assert sorted(int(v) for b in shuffled for v in b[2]) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("row", list(mr.ROWS))
+def test_every_row_beats_chance_at_smoke(row, monkeypatch):
+    r = mr.run_fold(row, 0, "smoke", progress=False)
+    assert r["test_accuracy"] > 0.55, (row, r["test_accuracy"])  # 1,067 test sentences: chance is 0.50 ± 0.015
+    assert r["test_probabilities"].shape == (1067,)
+
+
+def test_command_line_writes_and_merges(tmp_path):
+    main(["mr", "--folds", "1", "--rows", "nbsvm", "--budget", "smoke", "--out", str(tmp_path)])
+    first = json.loads((tmp_path / "mr.json").read_text())
+    assert first["rows"][0]["name"] == "nbsvm" and len(first["rows"][0]["test_accuracy_per_fold"]) == 1
+    assert first["command"].startswith("python -m dlbook.experiments mr") and first["commit"]
+    main(["mr", "--folds", "1", "--rows", "qrnn", "--budget", "smoke", "--out", str(tmp_path), "--merge"])
+    merged = json.loads((tmp_path / "mr.json").read_text())
+    assert [r["name"] for r in merged["rows"]] == ["nbsvm", "qrnn"]
+    assert merged["rows"][0]["run"]["command"] == first["command"] and "--merge" in merged["rows"][1]["run"]["command"]
