@@ -1,12 +1,14 @@
-"""Classification metrics: accuracy and top-k error."""
+"""Classification metrics (accuracy, top-k error) and language-model perplexity."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from dlbook._checks import check_ndim, check_tensor
 
-__all__ = ["accuracy", "topk_error"]
+__all__ = ["accuracy", "perplexity", "topk_error"]
 
 
 def _check_scores(fn, scores, target):
@@ -76,3 +78,42 @@ def accuracy(scores: torch.Tensor, target: torch.Tensor) -> float:
     if scores.shape[0] == 0:
         raise ValueError("accuracy: 'scores' holds no examples (N = 0)")
     return (scores.argmax(dim=1) == target).double().mean().item()
+
+
+def perplexity(nll_sum: float | torch.Tensor, n_tokens: int | torch.Tensor) -> float:
+    """Perplexity from the summed negative log-likelihood of ``n_tokens`` predictions.
+
+    .. math::
+
+        \\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{t=1}^{N} \\log p(w_t \\mid w_{<t})\\Big)
+
+    with :math:`N` every predicted token, ``<eos>`` included. Sum the
+    losses over a whole stream and divide once; the mean of per-batch
+    perplexities is not the perplexity (the exponential is convex, so it
+    is larger by Jensen's inequality
+    when the batches are of equal size).
+
+    Parameters
+    ----------
+    nll_sum : float or torch.Tensor
+        :math:`-\\sum_t \\log p(w_t \\mid w_{<t})` in nats (a scalar).
+    n_tokens : int
+        :math:`N`, the number of predictions summed.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import math
+    >>> round(perplexity(-(math.log(0.5) + math.log(0.25)), 2), 6)  # geometric mean of 1/p: sqrt(2 * 4)
+    2.828427
+    """
+    nll = float(nll_sum)
+    n = int(n_tokens)
+    if n < 1:
+        raise ValueError(f"perplexity: argument 'n_tokens' must be >= 1, got {n_tokens!r}")
+    if math.isnan(nll):
+        raise ValueError("perplexity: argument 'nll_sum' is NaN")
+    return math.exp(nll / n) if nll / n < 700 else math.inf

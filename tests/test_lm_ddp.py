@@ -1,0 +1,49 @@
+"""Two gloo processes under torchrun give the parameters of one process with the same global batch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port():
+    with socket.socket() as s:  # a local bind, not a network connection
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                    reason="torch.distributed with gloo is not available")
+def test_two_process_ddp_equals_single_process(tmp_path):
+    if not (Path(os.environ.get("DLBOOK_DATA", "/nonexistent")) / "ptb").is_dir():
+        pytest.skip("DLBOOK_DATA does not hold ptb/")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "DLBOOK_BUDGET": "smoke"}
+    common = ["-m", "dlbook.experiments", "lm", "--rows", "tiny", "--budget", "smoke", "--steps", "5"]
+    single = tmp_path / "single.pt"
+    subprocess.run([sys.executable, *common, "--out", str(tmp_path / "a"), "--save-params", str(single)],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    double = tmp_path / "ddp.pt"
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                          "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), *common,
+                          "--out", str(tmp_path / "b"), "--save-params", str(double)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    a, b = torch.load(single), torch.load(double)
+    assert list(a) == list(b)
+    for key in a:
+        assert not torch.equal(a[key], torch.zeros_like(a[key])) or key.endswith("bias")
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0, msg=key)
+    # the results file of the 2-process run records both processes and the global token count
+    import json
+    record = json.loads((tmp_path / "b" / "lm.json").read_text())
+    assert record["processes"] == 2 and record["rows"][0]["processes"] == 2
+    assert record["rows"][0]["tokens_seen"] == json.loads((tmp_path / "a" / "lm.json").read_text())["rows"][0][
+        "tokens_seen"]

@@ -1,0 +1,94 @@
+"""Language models: each trains and its loss drops; tying, state carry, variational dropout (issue 16)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dlbook.data import batchify
+from dlbook.models import build_model, evaluate, sample_text, train_lm
+from dlbook.models.lm import RNNLM, GatedCNNLM, locked_dropout
+from dlbook.text import Vocab
+
+WORDS = "the cat sat on the mat <eos> a dog ran to the park <eos> the bird sang in a tree <eos>".split()
+VOCAB = Vocab(WORDS, specials=("<unk>", "<eos>"))
+STREAM = VOCAB.encode(WORDS * 40)
+
+SPECS = {
+    "lstm": dict(model="lstm", emb=16, hidden=16, layers=2, dropout=0.1, tie=True),
+    "lstm-variational": dict(model="lstm", emb=16, hidden=16, layers=2, dropout=0.1, variational=True),
+    "gru": dict(model="gru", emb=16, hidden=16, layers=1),
+    "lstm-adaptive": dict(model="lstm", emb=16, hidden=16, layers=1, cutoffs=[4, 10]),
+    "gcnn": dict(model="gcnn", hidden=16, layers=3, kernel=3),
+    "gcnn_lstm": dict(model="gcnn_lstm", hidden=16, layers=2, kernel=3, rnn_layers=1),
+    "char": dict(model="char", hidden=16, layers=1, char_size=4, widths=(1, 2, 3), maps=3),
+    "attention": dict(model="attention", hidden=16, window=4),
+    "context": dict(model="context", hidden=16),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_model_trains_and_loss_drops(name):
+    torch.manual_seed(0)
+    model = build_model(SPECS[name], VOCAB)
+    data = batchify(STREAM, 4)
+    before = evaluate(model, data, bptt=8)["ppl"]
+    optimizer, lr = "adam", 0.01
+    losses = []
+    train_lm(model, data, None, bptt=8, lr=lr, clip=5.0, epochs=6, optimizer=optimizer, progress=False,
+             step_hook=lambda step, loss: losses.append(loss))
+    after = evaluate(model, data, bptt=8)["ppl"]
+    assert len(losses) >= 20 and math.isfinite(after)
+    assert after < 0.7 * before, (before, after)
+    assert sum(losses[-5:]) < sum(losses[:5])
+    text = sample_text(model, VOCAB, ["the"], length=5, beta=2.0, generator=torch.Generator().manual_seed(0))
+    assert len(text) == 5 and all(w in VOCAB for w in text)
+
+
+def test_tying_shares_one_tensor_and_needs_equal_sizes():
+    m = RNNLM(20, 8, 8, tie=True)
+    assert m.decoder_weight is m.embedding.weight
+    assert sum(p.numel() for p in m.parameters()) == sum(p.numel() for p in RNNLM(20, 8, 8).parameters()) - 20 * 8
+    with pytest.raises(ValueError, match="emb_size == hidden_size"):
+        RNNLM(20, 8, 6, tie=True)
+
+
+def test_gated_cnn_state_spans_windows():
+    torch.manual_seed(0)
+    m = GatedCNNLM(30, 6, num_layers=2, kernel_size=3).eval()
+    x = torch.randint(30, (10, 3))
+    whole, _ = m.features(x, None)
+    a, state = m.features(x[:4], None)
+    b, _ = m.features(x[4:], state)
+    torch.testing.assert_close(torch.cat((a, b)), whole)
+
+
+def test_variational_mask_is_shared_over_time():
+    x = torch.ones(50, 3, 40)
+    y = locked_dropout(x, 0.5, True, variational=True)
+    assert torch.equal(y, y[:1].expand_as(y))
+    assert 0.3 < (y[0] == 0).float().mean() < 0.7
+    z = locked_dropout(x, 0.5, True, variational=False)
+    assert not torch.equal(z, z[:1].expand_as(z))
+    assert torch.equal(locked_dropout(x, 0.5, False, True), x)
+
+
+def test_evaluation_carries_state_and_counts_every_token():
+    torch.manual_seed(0)
+    m = RNNLM(len(VOCAB), 8, 8)
+    data = batchify(STREAM[:200], 2)
+    r = evaluate(m, data, bptt=7)
+    assert r["tokens"] == (data.shape[0] - 1) * 2
+    # one window over the whole stream gives the same total: the state is carried, not reset
+    whole = evaluate(m, data, bptt=data.shape[0])
+    assert r["nll"] == pytest.approx(whole["nll"], rel=1e-5)
+
+
+def test_bad_input_named():
+    m = RNNLM(10, 4, 4)
+    with pytest.raises(ValueError, match="'input'"):
+        m(torch.zeros(3, 2), torch.zeros(3, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="'target'"):
+        m(torch.zeros(3, 2, dtype=torch.long), torch.zeros(2, 2, dtype=torch.long))
