@@ -680,6 +680,27 @@ LAYER_LSTM_HX = (
 )
 
 
+FO_POOL_DTYPE = (
+    "BUG dlbook/functional/qrnn.py: fo_pool checks neither the dtype of 'o' nor that 'f', 'o' "
+    "and 'c0' have the dtype of 'z': mixed float32/float64 is silently promoted or fails in "
+    "torch's kernel with a message that does not name the argument"
+)
+GLU_DIM_TYPE = (
+    "BUG dlbook/functional/language.py: glu does not check that 'dim' is an int: dim=1.0 passes "
+    "the range check and fails inside torch.chunk with a message that does not name 'dim'"
+)
+HIGHWAY_SPECIALS = (
+    "BUG dlbook/functional/language.py HighwayFunction: (1) the backward recomputes h as "
+    "z_h * (z_h > 0), NaN for z_h = -inf where the forward's clamp_min gives 0; (2) the mask "
+    "(z_h > 0) drops the gradient of a NaN pre-activation (torch and F.relu pass it); (3) the "
+    "forward x + t (h - x) is NaN where the documented t h + (1 - t) x is -inf (x = -inf, gate shut)"
+)
+LM_UNCHECKED_TYPE = (
+    "BUG dlbook/functional/language.py: causal_conv1d, highway and window_attention check only "
+    "some shapes: a list gives an AttributeError, a weight or memory of another dtype fails in "
+    "torch's kernel (or is promoted) with a message that does not name the argument"
+)
+
 # -- recurrent cells and layers ------------------------------------------------------------
 
 # torch's own steps (what torch.nn.RNNCell, LSTMCell and GRUCell call), same argument order
@@ -898,6 +919,299 @@ def _layer_invalid():
     ]
 
 
+# -- fo-pooling (QRNN) ------------------------------------------------------------------------
+
+def _fo_pool_ref(z, f, o=None, c0=None):
+    """The definition step by step: ``c_t = f_t c_{t-1} + (1 - f_t) z_t``, ``h_t = o_t c_t``."""
+    prev = z.new_zeros(z.shape[1:]) if c0 is None else c0
+    cs = []
+    for t in range(z.shape[0]):
+        prev = f[t] * prev + (1 - f[t]) * z[t]
+        cs.append(prev)
+    c = torch.stack(cs) if cs else z * f  # no steps: an empty (0, N, H) result in the graph
+    return (c.clone() if o is None else o * c), c
+
+
+def _fo_pool_samples(dtype):
+    t, n, hd = 3, 2, 2
+    z = torch.tanh(rand(t, n, hd, seed=140, dtype=dtype))
+    f = torch.sigmoid(rand(t, n, hd, seed=141, dtype=dtype))
+    o = torch.sigmoid(rand(t, n, hd, seed=142, dtype=dtype))
+    c0 = rand(n, hd, seed=143, dtype=dtype)
+    return [
+        Sample(_grad(z, f, o, c0), name="fo"),
+        Sample(_grad(z, f), name="f-only"),
+        Sample((*_grad(z, f), None, _grad(c0)), name="f-c0"),
+        Sample(_grad(z, f, o), name="fo-no-c0"),
+        Sample(_grad(z[:, :0], f[:, :0], o[:, :0], c0[:0]), name="batch0"),
+        Sample(_grad(z[:0], f[:0], o[:0], c0), name="T0"),
+        Sample(_grad(z[:, :1], f[:, :1], o[:, :1], c0[:1]), name="batch1"),
+        Sample(_grad(z[:1, :1, :1], f[:1, :1, :1], o[:1, :1, :1], c0[:1, :1]), name="smallest"),
+        Sample((noncontig(z).requires_grad_(), z.transpose(0, 2).contiguous().transpose(0, 2)
+                .copy_(f).requires_grad_(), noncontig(o).requires_grad_(), noncontig(c0).requires_grad_()),
+               name="noncontig"),
+        Sample(_grad(specials(z, start=1), f, o, c0), name="specials-z"),
+        Sample(_grad(z, f, specials(o, (NAN, -1e30, 1e30), 4), c0), name="specials-o"),
+        Sample(_grad(z, f, o, specials(c0, (1e30, -INF))), name="specials-c0"),
+        Sample(_grad(z, specials(f, (0.0, 1.0, 1.0, 0.0, NAN), 3), o, c0), name="specials-f"),
+        Sample(_grad(z, torch.ones_like(f), o, c0), name="f-ones"),
+        Sample((z, f, o, c0.clone().requires_grad_()), name="c0-only-grad"),
+    ]
+
+
+def _fo_pool_gradgrad():
+    z, f = torch.tanh(rand(3, 2, 2, seed=144)), torch.sigmoid(rand(3, 2, 2, seed=145))
+    o, c0 = torch.sigmoid(rand(3, 2, 2, seed=146)), rand(2, 2, seed=147)
+    return [Sample(_grad(z, f, o, c0), name="fo"), Sample(_grad(z, f), name="f")]
+
+
+def _fo_pool_invalid():
+    z = torch.zeros(3, 2, 2)
+    fn = F.fo_pool
+    return [
+        Invalid(lambda: fn(z.tolist(), z), "z"),
+        Invalid(lambda: fn(z[0], z[0]), "z"),
+        Invalid(lambda: fn(z.long(), z), "z"),
+        Invalid(lambda: fn(z, z.long()), "f"),
+        Invalid(lambda: fn(z, z[:2]), "f"),
+        Invalid(lambda: fn(z, z, z[:, :1]), "o"),
+        Invalid(lambda: fn(z, z, [0.0]), "o"),
+        Invalid(lambda: fn(z, z, None, z[0, :1]), "c0"),
+        Invalid(lambda: fn(z, z, None, z), "c0"),
+        Invalid(lambda: fn(z, z.double()), "f", xfail=FO_POOL_DTYPE),
+        Invalid(lambda: fn(z, z, z.long()), "o", xfail=FO_POOL_DTYPE),
+        Invalid(lambda: fn(z, z, None, z[0].double()), "c0", xfail=FO_POOL_DTYPE),
+    ]
+
+
+# -- language-model pieces: glu, causal_conv1d, highway, window_attention, sample_tokens ----
+
+def _glu_samples(dtype):
+    x = rand(2, 4, 3, seed=150, dtype=dtype, scale=2.0)
+    return [
+        Sample((x.clone().requires_grad_(),), dict(dim=1), name="dim1"),
+        Sample((x.clone().requires_grad_(), 0), name="dim0"),
+        Sample((x.clone().requires_grad_(), -2), name="dim-2"),
+        Sample((rand(6, seed=151, dtype=dtype).requires_grad_(),), name="1d"),
+        Sample((rand(1, 2, seed=152, dtype=dtype).requires_grad_(),), name="smallest"),
+        Sample((torch.zeros(0, 4, dtype=dtype).requires_grad_(),), name="batch0"),
+        Sample((torch.zeros(3, 0, dtype=dtype).requires_grad_(),), name="empty-dim"),
+        Sample((x[:1].clone().requires_grad_(), 1), name="batch1"),
+        Sample((noncontig(x).requires_grad_(), 1), name="noncontig"),
+        Sample((x.transpose(0, 2).requires_grad_(), -1), name="transposed"),
+        Sample((specials(x, start=0).requires_grad_(), 1), name="specials-a"),
+        Sample((specials(x, start=6).requires_grad_(), 1), name="specials-b"),
+        Sample((torch.tensor([[INF, -INF, 1e30, 0.0, -800.0, 800.0, 0.0, 1.0]], dtype=dtype)
+                .requires_grad_(),), name="specials-saturated"),
+    ]
+
+
+def _glu_invalid():
+    x = torch.zeros(2, 4)
+    return [
+        Invalid(lambda: F.glu(torch.zeros(3, 3)), "input"),
+        Invalid(lambda: F.glu(torch.tensor(1.0)), "input"),
+        Invalid(lambda: F.glu(x.long()), "input"),
+        Invalid(lambda: F.glu([1.0, 2.0]), "input"),
+        Invalid(lambda: F.glu(x, 2), "dim", (ValueError, IndexError)),
+        Invalid(lambda: F.glu(x, -3), "dim", (ValueError, IndexError)),
+        Invalid(lambda: F.glu(x, 1.0), "dim", xfail=GLU_DIM_TYPE),
+    ]
+
+
+def _causal_conv_ref(input, weight, bias=None):
+    return TF.conv1d(TF.pad(input, (weight.shape[2] - 1, 0)), weight, bias)
+
+
+def _causal_conv_samples(dtype):
+    x = rand(2, 3, 5, seed=160, dtype=dtype)
+    w = rand(4, 3, 2, seed=161, dtype=dtype)
+    b = rand(4, seed=162, dtype=dtype)
+    return [
+        Sample(_grad(x, w, b), name="bias"),
+        Sample(_grad(x, w), name="no-bias"),
+        Sample(_grad(x, rand(4, 3, 1, seed=163, dtype=dtype)), name="k1"),
+        Sample(_grad(x[:, :, :1], rand(4, 3, 3, seed=164, dtype=dtype), b), name="k-longer-than-T"),
+        Sample(_grad(x[:0], w, b), name="batch0"),
+        Sample(_grad(x[:1], w, b), name="batch1"),
+        Sample(_grad(x[:1, :1, :1], w[:1, :1, :1]), name="smallest"),
+        Sample((noncontig(x).requires_grad_(), noncontig(w).requires_grad_(), b.clone().requires_grad_()),
+               name="noncontig"),
+        Sample(_grad(x.transpose(1, 2).contiguous().transpose(1, 2), w, b), name="time-major-layout"),
+        Sample(_grad(specials(x, start=3), w, b), name="specials"),
+        Sample(_grad(x, specials(w, (NAN, 1e30), 5), b), name="specials-weight"),
+        Sample(_grad(x[:0], specials(w, (NAN, INF)), b), name="batch0-specials-weight"),
+    ]
+
+
+def _causal_conv_gradgrad():
+    return [Sample(_grad(rand(2, 2, 4, seed=165), rand(3, 2, 2, seed=166), rand(3, seed=167)), name="bias")]
+
+
+def _causal_conv_invalid():
+    x, w = torch.zeros(1, 3, 5), torch.zeros(4, 3, 2)
+    fn = F.causal_conv1d
+    return [
+        Invalid(lambda: fn(x[0], w), "input"),
+        Invalid(lambda: fn(x.long(), w), "input"),
+        Invalid(lambda: fn(x, w[0]), "weight"),
+        Invalid(lambda: fn(x, w[:, :2]), "weight"),
+        Invalid(lambda: fn(x, w.long()), "weight"),
+        Invalid(lambda: fn(x, w.double()), "weight"),
+        Invalid(lambda: fn(x, w[:, :, :0]), "weight"),
+        Invalid(lambda: fn(x, w, torch.zeros(3)), "bias"),
+        Invalid(lambda: fn(x, w.tolist()), "weight", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _highway_ref(input, weight_h, bias_h, weight_t, bias_t):
+    """The definition: ``t * relu(W_H x + b_H) + (1 - t) * x`` with ``t = sigmoid(W_T x + b_T)``."""
+    t = torch.sigmoid(TF.linear(input, weight_t, bias_t))
+    return t * torch.relu(TF.linear(input, weight_h, bias_h)) + (1 - t) * input
+
+
+def _highway_samples(dtype):
+    n, d = 3, 4
+    x = rand(n, d, seed=170, dtype=dtype)
+    w = (rand(d, d, seed=171, dtype=dtype, scale=0.6), rand(d, seed=172, dtype=dtype),
+         rand(d, d, seed=173, dtype=dtype, scale=0.6), rand(d, seed=174, dtype=dtype) - 1.0)
+    return [
+        Sample(_grad(x, *w), name="basic"),
+        Sample(_grad(x[:0], *w), name="batch0"),
+        Sample(_grad(x[:1], *w), name="batch1"),
+        Sample(_grad(x[:1, :1], w[0][:1, :1], w[1][:1], w[2][:1, :1], w[3][:1]), name="smallest"),
+        Sample((noncontig(x).requires_grad_(), w[0].t().contiguous().t().requires_grad_(),
+                noncontig(w[1]).requires_grad_(), noncontig(w[2]).requires_grad_(),
+                w[3].clone().requires_grad_()), name="noncontig"),
+        Sample(_grad(x, w[0], w[1], w[2], torch.full_like(w[3], -1e30)), name="gate-shut"),
+        Sample(_grad(x, w[0], w[1], w[2], torch.full_like(w[3], 1e30)), name="gate-open"),
+        Sample(_grad(specials(x, (1e30, -1e30), 1), *w), name="specials-huge"),
+        Sample(_grad(specials(x, (NAN,), 5), *w), name="specials-nan"),
+        Sample(_grad(specials(x, (INF,), 2), *w), name="specials-inf"),
+        Sample(_grad(specials(x, (-INF,), 5), *w), name="specials-minus-inf"),
+        # a pre-activation of -inf (relu gives 0) and one of NaN, in one column each
+        Sample(_grad(x, w[0], specials(w[1], (-INF,), 1), *w[2:]), name="specials-bias_h-minus-inf"),
+        Sample(_grad(x, w[0], specials(w[1], (NAN,), 2), *w[2:]), name="specials-bias_h-nan"),
+        Sample(_grad(x, *w[:3], specials(w[3], (NAN,), 1)), name="specials-bias_t"),
+        Sample((x.clone().requires_grad_(), *w), name="input-only-grad"),
+    ]
+
+
+def _highway_gradgrad():
+    x = rand(3, 3, seed=175)
+    w = (rand(3, 3, seed=176), rand(3, seed=177) + 0.5, rand(3, 3, seed=178), rand(3, seed=179))
+    return [Sample(_grad(x, *w), name="basic")]
+
+
+def _highway_invalid():
+    x, w, b = torch.zeros(2, 3), torch.zeros(3, 3), torch.zeros(3)
+    fn = F.highway
+    return [
+        Invalid(lambda: fn(x[0], w, b, w, b), "input"),
+        Invalid(lambda: fn(x.long(), w, b, w, b), "input"),
+        Invalid(lambda: fn(x, w[:2], b, w, b), "weight_h"),
+        Invalid(lambda: fn(x, w, b[:2], w, b), "bias_h"),
+        Invalid(lambda: fn(x, w, b, w[:, :2], b), "weight_t"),
+        Invalid(lambda: fn(x, w, b, w, torch.zeros(1, 3)), "bias_t"),
+        Invalid(lambda: fn(x, w.double(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w, b, w.long(), b), "weight_t", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w.tolist(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _attention_ref(output, memory, weight_key, weight_query, score):
+    """The definition with a loop over the window: ``e_tj = v . tanh(W_K u_{t+j} + W_Q h_t)``."""
+    k = memory.shape[0]
+    u = torch.cat((memory, output), 0)
+    q = output @ weight_query.t()
+    e = torch.stack([torch.tanh(u[j:j + output.shape[0]] @ weight_key.t() + q) @ score for j in range(k)], -1)
+    alpha = torch.softmax(e, -1)
+    context = sum(alpha[..., j:j + 1] * u[j:j + output.shape[0]] for j in range(k))
+    return context, alpha
+
+
+def _attention_samples(dtype):
+    t, b, d, k, a = 3, 2, 3, 2, 4
+    h, mem = rand(t, b, d, seed=180, dtype=dtype), rand(k, b, d, seed=181, dtype=dtype)
+    w = (rand(a, d, seed=182, dtype=dtype), rand(a, d, seed=183, dtype=dtype), rand(a, seed=184, dtype=dtype))
+    return [
+        Sample(_grad(h, mem, *w), name="basic"),
+        Sample(_grad(h, mem[:1], *w), name="k1"),
+        Sample(_grad(h[:1], rand(4, b, d, seed=185, dtype=dtype), *w), name="k-longer-than-T"),
+        Sample(_grad(h[:, :0], mem[:, :0], *w), name="batch0"),
+        Sample(_grad(h[:, :1], mem[:, :1], *w), name="batch1"),
+        Sample(_grad(h[:1, :1, :1], mem[:1, :1, :1], w[0][:1, :1], w[1][:1, :1], w[2][:1]), name="smallest"),
+        Sample((noncontig(h).requires_grad_(), noncontig(mem).requires_grad_(),
+                w[0].t().contiguous().t().requires_grad_(), *_grad(*w[1:])), name="noncontig"),
+        Sample(_grad(specials(h, (1e30, -1e30), 4), mem, *w), name="specials-huge"),
+        Sample(_grad(specials(h, (NAN,), 2), mem, *w), name="specials-nan"),
+        Sample(_grad(h, specials(mem, (INF,), 1), *w), name="specials-inf"),
+        Sample(_grad(h, mem, *w[:2], torch.zeros_like(w[2])), name="uniform"),
+    ]
+
+
+def _attention_gradgrad():
+    return [Sample(_grad(rand(2, 1, 2, seed=186), rand(2, 1, 2, seed=187), rand(3, 2, seed=188),
+                         rand(3, 2, seed=189), rand(3, seed=190)), name="basic")]
+
+
+def _attention_invalid():
+    h, mem, w, v = torch.zeros(3, 2, 4), torch.zeros(2, 2, 4), torch.zeros(5, 4), torch.zeros(5)
+    fn = F.window_attention
+    return [
+        Invalid(lambda: fn(h[0], mem, w, w, v), "output"),
+        Invalid(lambda: fn(h.long(), mem, w, w, v), "output"),
+        Invalid(lambda: fn(h, mem[0], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem[:, :1], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem[:0], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem, w[:, :3], w[:, :3], v), "weight_key"),
+        Invalid(lambda: fn(h, mem, w, w[:4], v), "weight_query"),
+        Invalid(lambda: fn(h, mem, w, w, v[:4]), "score"),
+        Invalid(lambda: fn(h, mem.tolist(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(h, mem.double(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _sample_tokens_ref(logits, beta=1.0, generator=None):
+    if beta == INF:
+        return logits.argmax(1)
+    return torch.multinomial(torch.softmax(beta * logits, 1), 1, generator=generator).squeeze(1)
+
+
+def _sample_tokens_samples(dtype):
+    z = rand(6, 5, seed=195, dtype=dtype, scale=2.0)
+
+    def gen():
+        return dict(generator=torch.Generator().manual_seed(196))
+
+    return [
+        Sample((z, 1.0), gen(), name="beta1"),
+        Sample((z, 0.0), gen(), name="uniform"),
+        Sample((z, 3.0), gen(), name="sharp"),
+        Sample((z, INF), name="greedy"),
+        Sample((z[:0], 1.0), gen(), name="batch0"),
+        Sample((z[:0], INF), name="batch0-greedy"),
+        Sample((z[:1, :1], 1.0), gen(), name="smallest"),
+        Sample((noncontig(z), 1.0), gen(), name="noncontig"),
+        Sample((torch.tensor([[-INF, 0.0, -INF], [1e30, 0.0, -1e30], [-1e30, -1e30, 1e30]], dtype=dtype), 1.0),
+               gen(), name="specials"),
+        Sample((torch.tensor([[-INF, 0.0, 2.0], [1e30, 0.0, -1e30]], dtype=dtype), INF), name="specials-greedy"),
+    ]
+
+
+def _sample_tokens_invalid():
+    z = torch.zeros(2, 3)
+    fn = F.sample_tokens
+    return [
+        Invalid(lambda: fn(z[0]), "logits"),
+        Invalid(lambda: fn(z.long()), "logits"),
+        Invalid(lambda: fn(z, -1.0), "beta"),
+        Invalid(lambda: fn(z, -INF), "beta"),
+        Invalid(lambda: fn(z, NAN), "beta"),
+        Invalid(lambda: fn(z, "1"), "beta"),
+    ]
+
+
 # -- the table -------------------------------------------------------------------------
 
 REGISTRY: dict[str, Entry] = {
@@ -960,6 +1274,19 @@ REGISTRY: dict[str, Entry] = {
                    xfail={f"specials-{k}": RELU_NAN_GRAD for k in ("input", "state", "weight")
                           if cell == "rnn_relu_cell"})
        for cell in ("rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell")},
+    "fo_pool": Entry(F.fo_pool, _fo_pool_ref, _fo_pool_samples, _fo_pool_gradgrad, _fo_pool_invalid()),
+    "glu": Entry(F.glu, TF.glu, _glu_samples, lambda: [
+        Sample((rand(2, 4, seed=153).requires_grad_(), d), name=f"dim{d}") for d in (0, 1)], _glu_invalid()),
+    "causal_conv1d": Entry(F.causal_conv1d, _causal_conv_ref, _causal_conv_samples, _causal_conv_gradgrad,
+                           _causal_conv_invalid()),
+    "highway": Entry(F.highway, _highway_ref, _highway_samples, _highway_gradgrad, _highway_invalid(),
+                     xfail={k: HIGHWAY_SPECIALS for k in ("specials-inf", "specials-minus-inf",
+                                                          "specials-bias_h-minus-inf", "specials-bias_h-nan")}),
+    "window_attention": Entry(F.window_attention, _attention_ref, _attention_samples, _attention_gradgrad,
+                              _attention_invalid()),
+    "sample_tokens": Entry(F.sample_tokens, _sample_tokens_ref, _sample_tokens_samples,
+                           invalid=_sample_tokens_invalid(), differentiable=False,
+                           double_backward="not differentiable (integer indices)"),
     "recurrent_layer": Entry(F.recurrent_layer, _layer_ref, _layer_samples, _layer_gradgrad,
                              _layer_invalid(), double_backward="raises:first derivatives only",
                              xfail={"RNN_RELU-specials": RELU_NAN_GRAD,
