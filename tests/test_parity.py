@@ -10,11 +10,14 @@ For every sample the tests check
 
 * forward values (NaN-aware: NaN where torch has NaN, and nowhere else),
   and any tensor argument changed in place (running statistics);
-* the gradient of every tensor argument that requires one, for the same
-  random upstream gradient;
+* the gradient of every tensor argument that requires one (also inside a
+  tuple argument, such as an LSTM state ``(h, c)``), for the same random
+  upstream gradient of every floating-point output;
 * second derivatives: ``gradgradcheck`` on ``Entry.gradgrad`` samples, or,
   for ``double_backward="once_differentiable"``, that a double backward
-  raises torch's clear error;
+  raises torch's clear error, or, for ``double_backward="raises:<regex>"``,
+  that ``create_graph=True`` raises a ``RuntimeError`` matching ``<regex>``
+  (the recurrent layers, first derivatives only);
 * that each invalid argument in ``Entry.invalid`` raises a ``ValueError``
   or ``TypeError`` (``IndexError`` for an out-of-range ``dim``, as torch)
   whose message names the argument.
@@ -31,8 +34,8 @@ How to add a Function
    ``dtype``; mark the tensors whose gradient is compared with
    ``.requires_grad_()`` (integer inputs, such as indices, simply are not
    marked). ``Sample(args, kwargs, name)``: the call is
-   ``fn(*args, **kwargs)`` for both implementations (each gets its own clones
-   of the tensors and generators). Cover the bullet list above that applies;
+   ``fn(*args, **kwargs)`` for both implementations (each gets its own copies
+   of the tensors, with the same strides, and of the generators). Cover the bullet list above that applies;
    ``test_every_entry_covers_the_edge_cases`` requires a sample whose name
    contains ``batch0`` and one whose name contains ``specials``.
 2. Add ``"name": Entry(ours=F.name, ref=<torch reference>, samples=...,
@@ -42,12 +45,17 @@ How to add a Function
    ``double_backward="once_differentiable"`` if the backward is decorated
    so, and list deliberate deviations from torch in ``known`` (sample name
    to reason), which skips the value comparison of that sample only.
+   A bug the suite finds in code you may not change yet is marked
+   ``xfail(strict=True)`` with its reason: ``Entry.xfail`` (sample name, or
+   ``"name-float32"``, or ``"gradgrad-name"``, to reason) and
+   ``Invalid(..., xfail=reason)``; the test fails once the bug is fixed, so
+   the mark goes with the fix.
 3. Keep shapes tiny: the whole module must run in a few seconds per entry.
 
 For a recurrent cell such as ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih,
-b_hh)`` the reference is ``torch._VF.lstm_cell`` or a few lines of torch
-operations; the samples are the state and weight tensors with batch 0 and
-1, a non-contiguous input, 1e30 and NaN entries, and hidden size 1.
+b_hh)`` the reference is ``torch.lstm_cell`` (what ``torch.nn.LSTMCell``
+calls); the samples are the state and weight tensors with batch 0 and 1, a
+non-contiguous input, 1e30 and NaN entries, and hidden size 1.
 """
 
 from __future__ import annotations
