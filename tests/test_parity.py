@@ -1483,6 +1483,33 @@ def test_once_differentiable_entries_are_checked():
         _check_second_derivatives(Entry(_OnceSquare.apply, torch.square, lambda dtype: []), sample)
 
 
+class _FirstOrderSquare(torch.autograd.Function):
+    """:math:`x^2` whose backward pass refuses ``create_graph=True`` (a test of the check)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        if torch.is_grad_enabled():
+            raise RuntimeError("first derivatives only")
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_raising_double_backward_entries_are_checked():
+    """``double_backward="raises:..."`` passes only for a Function that raises that error."""
+    sample = Sample((rand(3, seed=1).requires_grad_(),))
+    mode = "raises:first derivatives only"
+    _check_second_derivatives(Entry(_FirstOrderSquare.apply, torch.square, lambda dtype: [sample],
+                                    double_backward=mode), sample)
+    with pytest.raises(pytest.fail.Exception):  # a Function that can be differentiated twice
+        _check_second_derivatives(Entry(torch.square, torch.square, lambda dtype: [sample],
+                                        double_backward=mode), sample)
+
+
 def _check_second_derivatives(entry, sample):
     def fn(*diff):
         args = _replace_leaves([_clone(a) for a in sample.args], iter(diff))
