@@ -13,7 +13,8 @@ torch.nn's with the same weights, and prints the medians and their ratio.
 Goal: dlbook's LSTM at most 1.5x torch.nn.LSTM.
 
 In the same run it measures the fp32 matrix-product peak (the best rate of
-square ``torch.mm`` products of sides 512, 1024 and 2048, on the same threads) and reports, against it, the rate
+square ``torch.mm`` products of sides 512, 1024 and 2048, on the same threads,
+at the start and at the end of the run) and reports, against it, the rate
 of the whole pass (the matrix-product FLOPs of the pass, counted below,
 over its time) and of one recurrent step's product ``(N, H) @ (H, G H)``
 alone. With ``--out DIR`` it writes ``DIR/bench_rnn.json`` with the command,
@@ -112,11 +113,12 @@ def main() -> None:
         f"{' (uncommitted changes)' if info['uncommitted_changes'] else ''}, {info['date']}, "
         f"1-minute load {load_start}"
     )
-    peak = matmul_peak((128, 256) if args.tiny else (512, 1024, 2048))
-    print(f"fp32 matmul peak (best square torch.mm): {peak:.1f} GFLOP/s")
+    sizes = (128, 256) if args.tiny else (512, 1024, 2048)
+    peak_start = matmul_peak(sizes)
+    print(f"fp32 matmul peak at the start (best square torch.mm): {peak_start:.1f} GFLOP/s")
     print(
         f"{'model':<6} {'shape':<8} {'dlbook ms':>9} {'(fwd/bwd)':>13} {'torch ms':>9} {'(fwd/bwd)':>13} "
-        f"{'ratio':>6} {'dlbook %pk':>10} {'torch %pk':>9} {'step %pk':>8}  goal"
+        f"{'ratio':>6} {'dlbook rate':>12} {'torch rate':>11} {'step rate':>10}  goal"
     )
     rows = []
     for shape_name, shape in (TINY if args.tiny else SHAPES).items():
@@ -159,18 +161,26 @@ def main() -> None:
                     "matmul_gflop": flops / 1e9,
                     "dlbook_gflops": rate_ours,
                     "torch_gflops": rate_ref,
-                    "dlbook_fraction_of_peak": rate_ours / peak,
-                    "torch_fraction_of_peak": rate_ref / peak,
                     "step_matmul_gflops": step,
-                    "step_fraction_of_peak": step / peak,
                 }
             )
             print(
                 f"{mode:<6} {shape_name:<8} {1e3 * a:9.1f} {f'({1e3 * fwd_a:.0f}/{1e3 * bwd_a:.0f})':>13} "
                 f"{1e3 * b:9.1f} {f'({1e3 * fwd_b:.0f}/{1e3 * bwd_b:.0f})':>13} {a / b:6.2f} "
-                f"{100 * rate_ours / peak:9.0f}% {100 * rate_ref / peak:8.0f}% {100 * step / peak:7.0f}%  "
+                f"{rate_ours:7.1f} GF/s {rate_ref:6.1f} GF/s {step:5.1f} GF/s  "
                 f"<= {goal} {'met' if a / b <= goal else 'missed'}"
             )
+    # the peak again at the end: on a shared machine the better of the two is the closer to the truth
+    peak = max(peak_start, matmul_peak(sizes))
+    print(f"fp32 matmul peak (best of the start and the end): {peak:.1f} GFLOP/s")
+    for r in rows:
+        r["dlbook_fraction_of_peak"] = r["dlbook_gflops"] / peak
+        r["torch_fraction_of_peak"] = r["torch_gflops"] / peak
+        r["step_fraction_of_peak"] = r["step_matmul_gflops"] / peak
+        print(
+            f"{r['model']:<6} {r['shape']:<8} fraction of the peak: dlbook {100 * r['dlbook_fraction_of_peak']:.0f}%, "
+            f"torch {100 * r['torch_fraction_of_peak']:.0f}%, one step's product {100 * r['step_fraction_of_peak']:.0f}%"
+        )
     if args.out:
         out = Path(args.out) / "bench_rnn.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +190,7 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "repeat": args.repeat,
             "matmul_peak_gflops": peak,
+            "matmul_peak_start_gflops": peak_start,
             "load_start": load_start,
             "load_end": load_average(),
             "rows": rows,
