@@ -421,9 +421,10 @@ def _run_task(row, k, budget, cache=None):
     path = None if cache is None else Path(cache) / f"mr-{row}-{budget}-fold{k}.json"
     if path is not None and path.is_file():
         return json.loads(path.read_text())
+    commit = provenance()["commit"]  # read before the run: the code that runs
     r = run_fold(row, k, budget, progress=False)
     r["test_probabilities"] = [round(float(p), 5) for p in r["test_probabilities"]]
-    r["commit"] = provenance()["commit"]
+    r["commit"] = commit
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
