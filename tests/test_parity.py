@@ -10,11 +10,14 @@ For every sample the tests check
 
 * forward values (NaN-aware: NaN where torch has NaN, and nowhere else),
   and any tensor argument changed in place (running statistics);
-* the gradient of every tensor argument that requires one, for the same
-  random upstream gradient;
+* the gradient of every tensor argument that requires one (also inside a
+  tuple argument, such as an LSTM state ``(h, c)``), for the same random
+  upstream gradient of every floating-point output;
 * second derivatives: ``gradgradcheck`` on ``Entry.gradgrad`` samples, or,
   for ``double_backward="once_differentiable"``, that a double backward
-  raises torch's clear error;
+  raises torch's clear error, or, for ``double_backward="raises:<regex>"``,
+  that ``create_graph=True`` raises a ``RuntimeError`` matching ``<regex>``
+  (the recurrent layers, first derivatives only);
 * that each invalid argument in ``Entry.invalid`` raises a ``ValueError``
   or ``TypeError`` (``IndexError`` for an out-of-range ``dim``, as torch)
   whose message names the argument.
@@ -31,8 +34,8 @@ How to add a Function
    ``dtype``; mark the tensors whose gradient is compared with
    ``.requires_grad_()`` (integer inputs, such as indices, simply are not
    marked). ``Sample(args, kwargs, name)``: the call is
-   ``fn(*args, **kwargs)`` for both implementations (each gets its own clones
-   of the tensors and generators). Cover the bullet list above that applies;
+   ``fn(*args, **kwargs)`` for both implementations (each gets its own copies
+   of the tensors, with the same strides, and of the generators). Cover the bullet list above that applies;
    ``test_every_entry_covers_the_edge_cases`` requires a sample whose name
    contains ``batch0`` and one whose name contains ``specials``.
 2. Add ``"name": Entry(ours=F.name, ref=<torch reference>, samples=...,
@@ -42,12 +45,17 @@ How to add a Function
    ``double_backward="once_differentiable"`` if the backward is decorated
    so, and list deliberate deviations from torch in ``known`` (sample name
    to reason), which skips the value comparison of that sample only.
+   A bug the suite finds in code you may not change yet is marked
+   ``xfail(strict=True)`` with its reason: ``Entry.xfail`` (sample name, or
+   ``"name-float32"``, or ``"gradgrad-name"``, to reason) and
+   ``Invalid(..., xfail=reason)``; the test fails once the bug is fixed, so
+   the mark goes with the fix.
 3. Keep shapes tiny: the whole module must run in a few seconds per entry.
 
 For a recurrent cell such as ``lstm_cell(input, (h, c), w_ih, w_hh, b_ih,
-b_hh)`` the reference is ``torch._VF.lstm_cell`` or a few lines of torch
-operations; the samples are the state and weight tensors with batch 0 and
-1, a non-contiguous input, 1e30 and NaN entries, and hidden size 1.
+b_hh)`` the reference is ``torch.lstm_cell`` (what ``torch.nn.LSTMCell``
+calls); the samples are the state and weight tensors with batch 0 and 1, a
+non-contiguous input, 1e30 and NaN entries, and hidden size 1.
 """
 
 from __future__ import annotations
@@ -115,6 +123,7 @@ class Invalid:
     call: Callable
     argument: str
     error: tuple = (ValueError, TypeError)
+    xfail: str = ""  # a known bug, not yet fixed: why (the test is xfail(strict=True))
 
 
 @dataclass
@@ -129,6 +138,8 @@ class Entry:
     known: dict = field(default_factory=dict)  # sample name -> why we differ from torch
     rtol: float = 1e-7
     atol: float = 1e-10
+    # known bugs, not yet fixed: sample name (or "name-float32") -> why; xfail(strict=True)
+    xfail: dict = field(default_factory=dict)
 
 
 # -- element-wise functions ------------------------------------------------------------
@@ -602,6 +613,613 @@ def _adaptive_invalid(fn):
     ]
 
 
+# -- embedding ------------------------------------------------------------------------------
+
+def _embedding_samples(dtype):
+    w = rand(5, 3, seed=80, dtype=dtype)
+    idx = torch.tensor([[0, 2, 4, 2], [1, 1, 0, 3]])
+    rows = specials(rand(5, 3, seed=81, dtype=dtype), start=3)  # rows 1, 2 hold inf, -inf, NaN, ±1e30
+    return [
+        Sample((idx, w.clone().requires_grad_()), name="2d-indices"),
+        Sample((idx[0], w.clone().requires_grad_()), name="1d-indices"),
+        Sample((torch.tensor(3), w.clone().requires_grad_()), name="0d-index"),
+        Sample((idx.int(), w.clone().requires_grad_()), name="int32-indices"),
+        Sample((idx, w.clone().requires_grad_(), 0), name="padding"),
+        Sample((idx, w.clone().requires_grad_(), -1), name="padding-negative"),  # row 4
+        Sample((idx[:, :2], w.clone().requires_grad_(), 3), name="padding-unused"),
+        Sample((torch.zeros(0, 4, dtype=torch.long), w.clone().requires_grad_()), name="batch0"),
+        Sample((torch.zeros(0, dtype=torch.long), w.clone().requires_grad_(), 1), name="batch0-1d"),
+        Sample((idx[:1], w.clone().requires_grad_()), name="batch1"),
+        Sample((torch.zeros(1, dtype=torch.long), rand(1, 1, seed=82, dtype=dtype).requires_grad_()),
+               name="smallest"),
+        Sample((noncontig(idx), noncontig(w).requires_grad_()), name="noncontig"),
+        Sample((idx.t(), w.t().contiguous().t().requires_grad_()), name="transposed"),
+        Sample((torch.full((3, 2), 2), w.clone().requires_grad_()), name="one-row-many-times"),
+        Sample((idx, rows.clone().requires_grad_()), name="specials"),
+        Sample((idx, rows.clone().requires_grad_(), 2), name="specials-padding"),
+    ]
+
+
+def _embedding_gradgrad():
+    idx = torch.tensor([[0, 2, 2], [3, 1, 0]])
+    return [Sample((idx, rand(4, 3, seed=83).requires_grad_()), name="plain"),
+            Sample((idx, rand(4, 3, seed=84).requires_grad_(), 2), name="padding")]
+
+
+def _embedding_invalid():
+    w, idx = torch.zeros(5, 3), torch.tensor([0, 4])
+    return [
+        Invalid(lambda: F.embedding(idx.float(), w), "input"),
+        Invalid(lambda: F.embedding([0, 1], w), "input"),
+        Invalid(lambda: F.embedding(torch.tensor([0, 5]), w), "input", (IndexError,)),
+        Invalid(lambda: F.embedding(torch.tensor([-1, 0]), w), "input", (IndexError,)),
+        Invalid(lambda: F.embedding(idx, torch.zeros(5)), "weight"),
+        Invalid(lambda: F.embedding(idx, torch.zeros(5, 3, 1)), "weight"),
+        Invalid(lambda: F.embedding(idx, w.long()), "weight"),
+        Invalid(lambda: F.embedding(idx, w, 5), "padding_idx"),
+        Invalid(lambda: F.embedding(idx, w, -6), "padding_idx"),
+        Invalid(lambda: F.embedding(idx, w, 1.5), "padding_idx", xfail=PADDING_IDX_TYPE),
+        Invalid(lambda: F.embedding(idx, w, "0"), "padding_idx", xfail=PADDING_IDX_TYPE),
+    ]
+
+
+# Known bugs in the recurrent Functions (issue 14's files), for the lead to fix after merging;
+# each case is xfail(strict=True), so it fails loudly once fixed and the mark must go.
+RELU_NAN_GRAD = (
+    "BUG dlbook/functional/recurrent.py: the ReLU RNN backward masks with (a > 0) "
+    "(RNNCellFunction) and (out > 0) (RNNLayerFunction), False for NaN, so a NaN "
+    "pre-activation gets gradient 0; torch's relu and dlbook's F.relu pass it, mask ~(a <= 0)"
+)
+MIXED_DTYPE = (
+    "BUG dlbook/functional/recurrent.py: no dtype check; a weight, bias or state whose dtype "
+    "differs from 'input' gives torch's RuntimeError from addmm (not naming it) or is silently "
+    "promoted to float64 (float64 bias_hh, or LSTM c); torch refuses it. Fix: check_same_dtype "
+    "in _check_cell_args"
+)
+PADDING_IDX_TYPE = (
+    "BUG dlbook/functional/embedding.py: padding_idx is not checked to be an int: 1.5 passes "
+    "the range check and then masks no row; '0' raises a bare TypeError from the comparison"
+)
+LAYER_LSTM_HX = (
+    "BUG dlbook/functional/recurrent.py: recurrent_layer('LSTM') reads hx[0], hx[1] of whatever "
+    "it gets: a 3-tuple is accepted (the rest ignored), a (2, N, H) tensor is read as (h, c), a "
+    "bare (N, H) tensor is reported as a shape error of 'hx[0]'; lstm_cell raises a TypeError "
+    "naming 'hx'"
+)
+
+
+FO_POOL_DTYPE = (
+    "BUG dlbook/functional/qrnn.py: fo_pool checks neither the dtype of 'o' nor that 'f', 'o' "
+    "and 'c0' have the dtype of 'z': mixed float32/float64 is silently promoted or fails in "
+    "torch's kernel with a message that does not name the argument"
+)
+GLU_DIM_TYPE = (
+    "BUG dlbook/functional/language.py: glu does not check that 'dim' is an int: dim=1.0 passes "
+    "the range check and fails inside torch.chunk with a message that does not name 'dim'"
+)
+HIGHWAY_SPECIALS = (
+    "BUG dlbook/functional/language.py HighwayFunction: (1) the backward recomputes h as "
+    "z_h * (z_h > 0), NaN for z_h = -inf where the forward's clamp_min gives 0; (2) the mask "
+    "(z_h > 0) drops the gradient of a NaN pre-activation (torch and F.relu pass it); (3) the "
+    "forward x + t (h - x) is NaN where the documented t h + (1 - t) x is -inf (x = -inf, gate shut)"
+)
+LM_UNCHECKED_TYPE = (
+    "BUG dlbook/functional/language.py: causal_conv1d, highway and window_attention check only "
+    "some shapes: a list gives an AttributeError, a weight or memory of another dtype fails in "
+    "torch's kernel (or is promoted) with a message that does not name the argument"
+)
+
+# -- recurrent cells and layers ------------------------------------------------------------
+
+# torch's own steps (what torch.nn.RNNCell, LSTMCell and GRUCell call), same argument order
+_TORCH_CELLS = {"rnn_tanh_cell": (torch.rnn_tanh_cell, 1), "rnn_relu_cell": (torch.rnn_relu_cell, 1),
+                "lstm_cell": (torch.lstm_cell, 4), "gru_cell": (torch.gru_cell, 3)}
+
+
+def _rnn_weights(gates, i, h, seed, dtype, scale=0.6):
+    """``(w_ih, w_hh, b_ih, b_hh)`` for ``gates`` blocks, input size ``i``, hidden size ``h``."""
+    return (rand(gates * h, i, seed=seed, dtype=dtype, scale=scale),
+            rand(gates * h, h, seed=seed + 1, dtype=dtype, scale=scale),
+            rand(gates * h, seed=seed + 2, dtype=dtype, scale=scale),
+            rand(gates * h, seed=seed + 3, dtype=dtype, scale=scale))
+
+
+def _grad(*ts):
+    """Fresh leaves that require grad (``None`` stays ``None``)."""
+    out = tuple(None if t is None else t.clone().requires_grad_() for t in ts)
+    return out if len(out) > 1 else out[0]
+
+
+def _cell_samples(cell):
+    gates = _TORCH_CELLS[cell][1]
+    lstm = cell == "lstm_cell"
+
+    def state(h, c):
+        return (h, c) if lstm else h
+
+    def samples(dtype):
+        n, i, hd = 3, 4, 2
+        x = rand(n, i, seed=100, dtype=dtype)
+        h, c = rand(n, hd, seed=101, dtype=dtype, scale=0.5), rand(n, hd, seed=102, dtype=dtype)
+        w = _rnn_weights(gates, i, hd, 103, dtype)
+        w_ih, w_hh, b_ih, b_hh = w
+
+        def sample(name, x=x, h=h, c=c, w=w):
+            return Sample((_grad(x), state(*_grad(h, c)), *_grad(*w)), name=name)
+
+        huge = specials(x, (1e30, -1e30, 1e30, -1e30, 1e30, -1e30), start=1)
+        return [
+            sample("basic"),
+            sample("no-bias", w=(w_ih, w_hh)),
+            sample("bias-ih-only", w=(w_ih, w_hh, b_ih, None)),
+            sample("bias-hh-only", w=(w_ih, w_hh, None, b_hh)),
+            sample("batch0", x=x[:0], h=h[:0], c=c[:0]),
+            sample("batch1", x=x[:1], h=h[:1], c=c[:1]),
+            sample("smallest", x=x[:1, :1], h=h[:1, :1], c=c[:1, :1],
+                   w=_rnn_weights(gates, 1, 1, 107, dtype)),
+            Sample((noncontig(x).requires_grad_(), state(noncontig(h).requires_grad_(),
+                                                         noncontig(c).requires_grad_()),
+                    w_ih.t().contiguous().t().requires_grad_(), noncontig(w_hh).requires_grad_(),
+                    noncontig(b_ih).requires_grad_(), b_hh.clone().requires_grad_()),
+                   name="noncontig"),
+            Sample((x.t().contiguous().t().requires_grad_(), state(*_grad(h, c)), *_grad(*w)),
+                   name="column-major-input"),
+            sample("specials-input", x=specials(x, start=2)),
+            sample("specials-state", h=specials(h, (INF, NAN, -1e30)), c=specials(c, (-INF, 1e30), 3)),
+            sample("specials-weight", w=(specials(w_ih, (NAN,), 5), specials(w_hh, (1e30, -INF), 2),
+                                         b_ih, specials(b_hh, (INF,), 1))),
+            sample("huge-input", x=huge),
+            sample("zeros", x=torch.zeros_like(x), h=torch.zeros_like(h), c=torch.zeros_like(c)),
+            Sample((x, state(h, c), *_grad(*w)), name="weights-only-grad"),
+            Sample((_grad(x), state(h, c), w_ih, w_hh, b_ih, b_hh), name="input-only-grad"),
+        ]
+
+    return samples
+
+
+def _cell_gradgrad(cell):
+    gates = _TORCH_CELLS[cell][1]
+    lstm = cell == "lstm_cell"
+
+    def samples():
+        x, h, c = rand(2, 3, seed=110), rand(2, 2, seed=111, scale=0.5), rand(2, 2, seed=112)
+        w = _rnn_weights(gates, 3, 2, 113, DT)
+        hx = _grad(h, c) if lstm else _grad(h)
+        return [Sample((_grad(x), hx, *_grad(*w)), name="bias"),
+                Sample((_grad(x), hx, *_grad(*w[:2])), name="no-bias")]
+
+    return samples
+
+
+def _cell_invalid(cell):
+    fn = getattr(F, cell)
+    gates = _TORCH_CELLS[cell][1]
+    lstm = cell == "lstm_cell"
+    x, h = torch.zeros(3, 4), torch.zeros(3, 2)
+    hx = (h, h) if lstm else h
+    w_ih, w_hh, b = torch.zeros(gates * 2, 4), torch.zeros(gates * 2, 2), torch.zeros(gates * 2)
+    h_name = "hx[0]" if lstm else "hx"
+    out = [
+        Invalid(lambda: fn(x.tolist(), hx, w_ih, w_hh), "input"),
+        Invalid(lambda: fn(x.long(), hx, w_ih, w_hh), "input"),
+        Invalid(lambda: fn(x[0], hx, w_ih, w_hh), "input"),
+        Invalid(lambda: fn(x, hx, w_ih[:, :3], w_hh), "weight_ih"),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh[:-1]), "weight_hh"),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh.long()), "weight_hh"),
+        Invalid(lambda: fn(x, hx, w_ih, torch.zeros(gates * 2, 2, 1)), "weight_hh"),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh, b[:-1]), "bias_ih"),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh, b, b[:-1]), "bias_hh"),
+        Invalid(lambda: fn(x, hx, w_ih.double(), w_hh), "weight_ih", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh, b, b.double()), "bias_hh", xfail=MIXED_DTYPE),
+    ]
+    if lstm:
+        out += [
+            Invalid(lambda: fn(x, h, w_ih, w_hh), "hx"),
+            Invalid(lambda: fn(x, (h[:2], h), w_ih, w_hh), "hx[0]"),
+            Invalid(lambda: fn(x, (h, h[:, :1]), w_ih, w_hh), "hx[1]"),
+            Invalid(lambda: fn(x, (h, h.double()), w_ih, w_hh), "hx[1]", xfail=MIXED_DTYPE),
+        ]
+    else:
+        out += [
+            Invalid(lambda: fn(x, h[:2], w_ih, w_hh), "hx"),
+            Invalid(lambda: fn(x, (h,), w_ih, w_hh), "hx"),
+        ]
+    out.append(Invalid(lambda: fn(x, (h.double(), h) if lstm else h.double(), w_ih, w_hh), h_name,
+                       xfail=MIXED_DTYPE))
+    return out
+
+
+_TORCH_LAYERS = {"RNN_TANH": (torch.rnn_tanh, 1), "RNN_RELU": (torch.rnn_relu, 1),
+                 "LSTM": (torch.lstm, 4), "GRU": (torch.gru, 3)}
+
+
+def _layer_ref(mode, input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """One layer and direction of torch.nn.RNN / LSTM / GRU (their kernels, time first).
+
+    A missing bias (when the other is given) is zero; ``reverse`` runs the
+    forward direction on the sequence flipped in time and flips the output back.
+    """
+    has_bias = bias_ih is not None or bias_hh is not None
+    params = [weight_ih, weight_hh]
+    if has_bias:
+        zeros = torch.zeros(weight_ih.shape[0], dtype=weight_ih.dtype)
+        params += [zeros if bias_ih is None else bias_ih, zeros if bias_hh is None else bias_hh]
+    h = tuple(t.unsqueeze(0) for t in hx) if mode == "LSTM" else hx.unsqueeze(0)
+    x = input.flip(0) if reverse else input
+    out, *states = _TORCH_LAYERS[mode][0](x, h, params, has_bias, 1, 0.0, False, False, False)
+    return (out.flip(0) if reverse else out, *(s.squeeze(0) for s in states))
+
+
+def _layer_samples(dtype):
+    t, n, i, hd = 3, 2, 3, 2
+    x = rand(t, n, i, seed=120, dtype=dtype)
+    h, c = rand(n, hd, seed=121, dtype=dtype, scale=0.5), rand(n, hd, seed=122, dtype=dtype)
+    huge = specials(x, (1e30, -1e30, -1e30, 1e30), start=4)
+    out = []
+    for mode, (_, gates) in _TORCH_LAYERS.items():
+        w = _rnn_weights(gates, i, hd, 123, dtype)
+        w_ih, w_hh, b_ih, b_hh = w
+
+        def sample(name, x=x, h=h, c=c, w=w, reverse=False, mode=mode):
+            hx = _grad(h, c) if mode == "LSTM" else _grad(h)
+            return Sample((mode, _grad(x), hx, *_grad(*w)), dict(reverse=reverse), name=f"{mode}-{name}")
+
+        out += [
+            sample("basic"),
+            sample("reverse", reverse=True),
+            sample("no-bias", w=(w_ih, w_hh)),
+            sample("bias-hh-only-reverse", w=(w_ih, w_hh, None, b_hh), reverse=True),
+            sample("bias-ih-only", w=(w_ih, w_hh, b_ih, None)),
+            sample("batch0", x=x[:, :0], h=h[:0], c=c[:0]),
+            sample("batch1-T1", x=x[:1, :1], h=h[:1], c=c[:1]),
+            sample("smallest", x=x[:1, :1, :1], h=h[:1, :1], c=c[:1, :1],
+                   w=_rnn_weights(gates, 1, 1, 127, dtype)),
+            Sample((mode, noncontig(x).requires_grad_(),
+                    (noncontig(h).requires_grad_(), noncontig(c).requires_grad_()) if mode == "LSTM"
+                    else noncontig(h).requires_grad_(),
+                    w_ih.t().contiguous().t().requires_grad_(), noncontig(w_hh).requires_grad_(),
+                    noncontig(b_ih).requires_grad_(), b_hh.clone().requires_grad_()),
+                   dict(reverse=True), name=f"{mode}-noncontig-reverse"),
+            Sample((mode, x.transpose(0, 1).contiguous().transpose(0, 1).requires_grad_(),
+                    _grad(h, c) if mode == "LSTM" else _grad(h), *_grad(*w)), name=f"{mode}-batch-major"),
+            sample("specials", x=specials(x, start=7)),
+            sample("specials-state", h=specials(h, (NAN, -INF)), c=specials(c, (INF, -1e30), 2)),
+            sample("huge-input", x=huge),
+            Sample((mode, x, (h, c) if mode == "LSTM" else h, *_grad(*w)), name=f"{mode}-weights-only-grad"),
+            Sample((mode, _grad(x), (h, c) if mode == "LSTM" else h, *w), name=f"{mode}-input-only-grad"),
+        ]
+    return out
+
+
+def _layer_gradgrad():
+    """The layers refuse create_graph=True (first derivatives only), with a clear error."""
+    x, h, c = rand(2, 1, 2, seed=130), rand(1, 2, seed=131), rand(1, 2, seed=132)
+    out = []
+    for mode, (_, gates) in _TORCH_LAYERS.items():
+        hx = _grad(h, c) if mode == "LSTM" else _grad(h)
+        out.append(Sample((mode, _grad(x), hx, *_grad(*_rnn_weights(gates, 2, 2, 133, DT))), name=mode))
+    return out
+
+
+def _layer_invalid():
+    x, h = torch.zeros(3, 2, 4), torch.zeros(2, 2)
+    w_ih, w_hh, b = torch.zeros(2, 4), torch.zeros(2, 2), torch.zeros(2)
+    lw_ih, lw_hh = torch.zeros(8, 4), torch.zeros(8, 2)
+    fn = F.recurrent_layer
+    return [
+        Invalid(lambda: fn("rnn_tanh", x, h, w_ih, w_hh), "mode"),
+        Invalid(lambda: fn("LSTM_TANH", x, h, w_ih, w_hh), "mode"),
+        Invalid(lambda: fn("RNN_TANH", x.tolist(), h, w_ih, w_hh), "input"),
+        Invalid(lambda: fn("RNN_TANH", x[0], h, w_ih, w_hh), "input"),
+        Invalid(lambda: fn("RNN_TANH", x.long(), h, w_ih, w_hh), "input"),
+        Invalid(lambda: fn("RNN_TANH", x[:0], h, w_ih, w_hh), "input"),
+        Invalid(lambda: fn("RNN_TANH", x, h[:1], w_ih, w_hh), "hx"),
+        Invalid(lambda: fn("RNN_TANH", x, h.tolist(), w_ih, w_hh), "hx"),
+        Invalid(lambda: fn("RNN_TANH", x, h.double(), w_ih, w_hh), "hx", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn("RNN_TANH", x, h, w_ih[:, :3], w_hh), "weight_ih"),
+        Invalid(lambda: fn("RNN_TANH", x, h, w_ih.double(), w_hh), "weight_ih", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn("GRU", x, h, torch.zeros(6, 4), lw_hh), "weight_hh"),
+        Invalid(lambda: fn("RNN_RELU", x, h, w_ih, w_hh, b, b[:1]), "bias_hh"),
+        Invalid(lambda: fn("LSTM", x, (h, h[:1]), lw_ih, lw_hh), "hx[1]"),
+        Invalid(lambda: fn("LSTM", x, (h, h, h), lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
+        Invalid(lambda: fn("LSTM", x, torch.zeros(2, 2, 2), lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
+        Invalid(lambda: fn("LSTM", x, h, lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
+    ]
+
+
+# -- fo-pooling (QRNN) ------------------------------------------------------------------------
+
+def _fo_pool_ref(z, f, o=None, c0=None):
+    """The definition step by step: ``c_t = f_t c_{t-1} + (1 - f_t) z_t``, ``h_t = o_t c_t``."""
+    prev = z.new_zeros(z.shape[1:]) if c0 is None else c0
+    cs = []
+    for t in range(z.shape[0]):
+        prev = f[t] * prev + (1 - f[t]) * z[t]
+        cs.append(prev)
+    c = torch.stack(cs) if cs else z * f  # no steps: an empty (0, N, H) result in the graph
+    return (c.clone() if o is None else o * c), c
+
+
+def _fo_pool_samples(dtype):
+    t, n, hd = 3, 2, 2
+    z = torch.tanh(rand(t, n, hd, seed=140, dtype=dtype))
+    f = torch.sigmoid(rand(t, n, hd, seed=141, dtype=dtype))
+    o = torch.sigmoid(rand(t, n, hd, seed=142, dtype=dtype))
+    c0 = rand(n, hd, seed=143, dtype=dtype)
+    return [
+        Sample(_grad(z, f, o, c0), name="fo"),
+        Sample(_grad(z, f), name="f-only"),
+        Sample((*_grad(z, f), None, _grad(c0)), name="f-c0"),
+        Sample(_grad(z, f, o), name="fo-no-c0"),
+        Sample(_grad(z[:, :0], f[:, :0], o[:, :0], c0[:0]), name="batch0"),
+        Sample(_grad(z[:0], f[:0], o[:0], c0), name="T0"),
+        Sample(_grad(z[:, :1], f[:, :1], o[:, :1], c0[:1]), name="batch1"),
+        Sample(_grad(z[:1, :1, :1], f[:1, :1, :1], o[:1, :1, :1], c0[:1, :1]), name="smallest"),
+        Sample((noncontig(z).requires_grad_(), z.transpose(0, 2).contiguous().transpose(0, 2)
+                .copy_(f).requires_grad_(), noncontig(o).requires_grad_(), noncontig(c0).requires_grad_()),
+               name="noncontig"),
+        Sample(_grad(specials(z, start=1), f, o, c0), name="specials-z"),
+        Sample(_grad(z, f, specials(o, (NAN, -1e30, 1e30), 4), c0), name="specials-o"),
+        Sample(_grad(z, f, o, specials(c0, (1e30, -INF))), name="specials-c0"),
+        Sample(_grad(z, specials(f, (0.0, 1.0, 1.0, 0.0, NAN), 3), o, c0), name="specials-f"),
+        Sample(_grad(z, torch.ones_like(f), o, c0), name="f-ones"),
+        Sample((z, f, o, c0.clone().requires_grad_()), name="c0-only-grad"),
+    ]
+
+
+def _fo_pool_gradgrad():
+    z, f = torch.tanh(rand(3, 2, 2, seed=144)), torch.sigmoid(rand(3, 2, 2, seed=145))
+    o, c0 = torch.sigmoid(rand(3, 2, 2, seed=146)), rand(2, 2, seed=147)
+    return [Sample(_grad(z, f, o, c0), name="fo"), Sample(_grad(z, f), name="f")]
+
+
+def _fo_pool_invalid():
+    z = torch.zeros(3, 2, 2)
+    fn = F.fo_pool
+    return [
+        Invalid(lambda: fn(z.tolist(), z), "z"),
+        Invalid(lambda: fn(z[0], z[0]), "z"),
+        Invalid(lambda: fn(z.long(), z), "z"),
+        Invalid(lambda: fn(z, z.long()), "f"),
+        Invalid(lambda: fn(z, z[:2]), "f"),
+        Invalid(lambda: fn(z, z, z[:, :1]), "o"),
+        Invalid(lambda: fn(z, z, [0.0]), "o"),
+        Invalid(lambda: fn(z, z, None, z[0, :1]), "c0"),
+        Invalid(lambda: fn(z, z, None, z), "c0"),
+        Invalid(lambda: fn(z, z.double()), "f", xfail=FO_POOL_DTYPE),
+        Invalid(lambda: fn(z, z, z.long()), "o", xfail=FO_POOL_DTYPE),
+        Invalid(lambda: fn(z, z, None, z[0].double()), "c0", xfail=FO_POOL_DTYPE),
+    ]
+
+
+# -- language-model pieces: glu, causal_conv1d, highway, window_attention, sample_tokens ----
+
+def _glu_samples(dtype):
+    x = rand(2, 4, 3, seed=150, dtype=dtype, scale=2.0)
+    return [
+        Sample((x.clone().requires_grad_(),), dict(dim=1), name="dim1"),
+        Sample((x.clone().requires_grad_(), 0), name="dim0"),
+        Sample((x.clone().requires_grad_(), -2), name="dim-2"),
+        Sample((rand(6, seed=151, dtype=dtype).requires_grad_(),), name="1d"),
+        Sample((rand(1, 2, seed=152, dtype=dtype).requires_grad_(),), name="smallest"),
+        Sample((torch.zeros(0, 4, dtype=dtype).requires_grad_(),), name="batch0"),
+        Sample((torch.zeros(3, 0, dtype=dtype).requires_grad_(),), name="empty-dim"),
+        Sample((x[:1].clone().requires_grad_(), 1), name="batch1"),
+        Sample((noncontig(x).requires_grad_(), 1), name="noncontig"),
+        Sample((x.transpose(0, 2).requires_grad_(), -1), name="transposed"),
+        Sample((specials(x, start=0).requires_grad_(), 1), name="specials-a"),
+        Sample((specials(x, start=6).requires_grad_(), 1), name="specials-b"),
+        Sample((torch.tensor([[INF, -INF, 1e30, 0.0, -800.0, 800.0, 0.0, 1.0]], dtype=dtype)
+                .requires_grad_(),), name="specials-saturated"),
+    ]
+
+
+def _glu_invalid():
+    x = torch.zeros(2, 4)
+    return [
+        Invalid(lambda: F.glu(torch.zeros(3, 3)), "input"),
+        Invalid(lambda: F.glu(torch.tensor(1.0)), "input"),
+        Invalid(lambda: F.glu(x.long()), "input"),
+        Invalid(lambda: F.glu([1.0, 2.0]), "input"),
+        Invalid(lambda: F.glu(x, 2), "dim", (ValueError, IndexError)),
+        Invalid(lambda: F.glu(x, -3), "dim", (ValueError, IndexError)),
+        Invalid(lambda: F.glu(x, 1.0), "dim", xfail=GLU_DIM_TYPE),
+    ]
+
+
+def _causal_conv_ref(input, weight, bias=None):
+    return TF.conv1d(TF.pad(input, (weight.shape[2] - 1, 0)), weight, bias)
+
+
+def _causal_conv_samples(dtype):
+    x = rand(2, 3, 5, seed=160, dtype=dtype)
+    w = rand(4, 3, 2, seed=161, dtype=dtype)
+    b = rand(4, seed=162, dtype=dtype)
+    return [
+        Sample(_grad(x, w, b), name="bias"),
+        Sample(_grad(x, w), name="no-bias"),
+        Sample(_grad(x, rand(4, 3, 1, seed=163, dtype=dtype)), name="k1"),
+        Sample(_grad(x[:, :, :1], rand(4, 3, 3, seed=164, dtype=dtype), b), name="k-longer-than-T"),
+        Sample(_grad(x[:0], w, b), name="batch0"),
+        Sample(_grad(x[:1], w, b), name="batch1"),
+        Sample(_grad(x[:1, :1, :1], w[:1, :1, :1]), name="smallest"),
+        Sample((noncontig(x).requires_grad_(), noncontig(w).requires_grad_(), b.clone().requires_grad_()),
+               name="noncontig"),
+        Sample(_grad(x.transpose(1, 2).contiguous().transpose(1, 2), w, b), name="time-major-layout"),
+        Sample(_grad(specials(x, start=3), w, b), name="specials"),
+        Sample(_grad(x, specials(w, (NAN, 1e30), 5), b), name="specials-weight"),
+        Sample(_grad(x[:0], specials(w, (NAN, INF)), b), name="batch0-specials-weight"),
+    ]
+
+
+def _causal_conv_gradgrad():
+    return [Sample(_grad(rand(2, 2, 4, seed=165), rand(3, 2, 2, seed=166), rand(3, seed=167)), name="bias")]
+
+
+def _causal_conv_invalid():
+    x, w = torch.zeros(1, 3, 5), torch.zeros(4, 3, 2)
+    fn = F.causal_conv1d
+    return [
+        Invalid(lambda: fn(x[0], w), "input"),
+        Invalid(lambda: fn(x.long(), w), "input"),
+        Invalid(lambda: fn(x, w[0]), "weight"),
+        Invalid(lambda: fn(x, w[:, :2]), "weight"),
+        Invalid(lambda: fn(x, w.long()), "weight"),
+        Invalid(lambda: fn(x, w.double()), "weight"),
+        Invalid(lambda: fn(x, w[:, :, :0]), "weight"),
+        Invalid(lambda: fn(x, w, torch.zeros(3)), "bias"),
+        Invalid(lambda: fn(x, w.tolist()), "weight", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _highway_ref(input, weight_h, bias_h, weight_t, bias_t):
+    """The definition: ``t * relu(W_H x + b_H) + (1 - t) * x`` with ``t = sigmoid(W_T x + b_T)``."""
+    t = torch.sigmoid(TF.linear(input, weight_t, bias_t))
+    return t * torch.relu(TF.linear(input, weight_h, bias_h)) + (1 - t) * input
+
+
+def _highway_samples(dtype):
+    n, d = 3, 4
+    x = rand(n, d, seed=170, dtype=dtype)
+    w = (rand(d, d, seed=171, dtype=dtype, scale=0.6), rand(d, seed=172, dtype=dtype),
+         rand(d, d, seed=173, dtype=dtype, scale=0.6), rand(d, seed=174, dtype=dtype) - 1.0)
+    return [
+        Sample(_grad(x, *w), name="basic"),
+        Sample(_grad(x[:0], *w), name="batch0"),
+        Sample(_grad(x[:1], *w), name="batch1"),
+        Sample(_grad(x[:1, :1], w[0][:1, :1], w[1][:1], w[2][:1, :1], w[3][:1]), name="smallest"),
+        Sample((noncontig(x).requires_grad_(), w[0].t().contiguous().t().requires_grad_(),
+                noncontig(w[1]).requires_grad_(), noncontig(w[2]).requires_grad_(),
+                w[3].clone().requires_grad_()), name="noncontig"),
+        Sample(_grad(x, w[0], w[1], w[2], torch.full_like(w[3], -1e30)), name="gate-shut"),
+        Sample(_grad(x, w[0], w[1], w[2], torch.full_like(w[3], 1e30)), name="gate-open"),
+        Sample(_grad(specials(x, (1e30, -1e30), 1), *w), name="specials-huge"),
+        Sample(_grad(specials(x, (NAN,), 5), *w), name="specials-nan"),
+        Sample(_grad(specials(x, (INF,), 2), *w), name="specials-inf"),
+        Sample(_grad(specials(x, (-INF,), 5), *w), name="specials-minus-inf"),
+        # a pre-activation of -inf (relu gives 0) and one of NaN, in one column each
+        Sample(_grad(x, w[0], specials(w[1], (-INF,), 1), *w[2:]), name="specials-bias_h-minus-inf"),
+        Sample(_grad(x, w[0], specials(w[1], (NAN,), 2), *w[2:]), name="specials-bias_h-nan"),
+        Sample(_grad(x, *w[:3], specials(w[3], (NAN,), 1)), name="specials-bias_t"),
+        Sample((x.clone().requires_grad_(), *w), name="input-only-grad"),
+    ]
+
+
+def _highway_gradgrad():
+    x = rand(3, 3, seed=175)
+    w = (rand(3, 3, seed=176), rand(3, seed=177) + 0.5, rand(3, 3, seed=178), rand(3, seed=179))
+    return [Sample(_grad(x, *w), name="basic")]
+
+
+def _highway_invalid():
+    x, w, b = torch.zeros(2, 3), torch.zeros(3, 3), torch.zeros(3)
+    fn = F.highway
+    return [
+        Invalid(lambda: fn(x[0], w, b, w, b), "input"),
+        Invalid(lambda: fn(x.long(), w, b, w, b), "input"),
+        Invalid(lambda: fn(x, w[:2], b, w, b), "weight_h"),
+        Invalid(lambda: fn(x, w, b[:2], w, b), "bias_h"),
+        Invalid(lambda: fn(x, w, b, w[:, :2], b), "weight_t"),
+        Invalid(lambda: fn(x, w, b, w, torch.zeros(1, 3)), "bias_t"),
+        Invalid(lambda: fn(x, w.double(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w, b, w.long(), b), "weight_t", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w.tolist(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _attention_ref(output, memory, weight_key, weight_query, score):
+    """The definition with a loop over the window: ``e_tj = v . tanh(W_K u_{t+j} + W_Q h_t)``."""
+    k = memory.shape[0]
+    u = torch.cat((memory, output), 0)
+    q = output @ weight_query.t()
+    e = torch.stack([torch.tanh(u[j:j + output.shape[0]] @ weight_key.t() + q) @ score for j in range(k)], -1)
+    alpha = torch.softmax(e, -1)
+    context = sum(alpha[..., j:j + 1] * u[j:j + output.shape[0]] for j in range(k))
+    return context, alpha
+
+
+def _attention_samples(dtype):
+    t, b, d, k, a = 3, 2, 3, 2, 4
+    h, mem = rand(t, b, d, seed=180, dtype=dtype), rand(k, b, d, seed=181, dtype=dtype)
+    w = (rand(a, d, seed=182, dtype=dtype), rand(a, d, seed=183, dtype=dtype), rand(a, seed=184, dtype=dtype))
+    return [
+        Sample(_grad(h, mem, *w), name="basic"),
+        Sample(_grad(h, mem[:1], *w), name="k1"),
+        Sample(_grad(h[:1], rand(4, b, d, seed=185, dtype=dtype), *w), name="k-longer-than-T"),
+        Sample(_grad(h[:, :0], mem[:, :0], *w), name="batch0"),
+        Sample(_grad(h[:, :1], mem[:, :1], *w), name="batch1"),
+        Sample(_grad(h[:1, :1, :1], mem[:1, :1, :1], w[0][:1, :1], w[1][:1, :1], w[2][:1]), name="smallest"),
+        Sample((noncontig(h).requires_grad_(), noncontig(mem).requires_grad_(),
+                w[0].t().contiguous().t().requires_grad_(), *_grad(*w[1:])), name="noncontig"),
+        Sample(_grad(specials(h, (1e30, -1e30), 4), mem, *w), name="specials-huge"),
+        Sample(_grad(specials(h, (NAN,), 2), mem, *w), name="specials-nan"),
+        Sample(_grad(h, specials(mem, (INF,), 1), *w), name="specials-inf"),
+        Sample(_grad(h, mem, *w[:2], torch.zeros_like(w[2])), name="uniform"),
+    ]
+
+
+def _attention_gradgrad():
+    return [Sample(_grad(rand(2, 1, 2, seed=186), rand(2, 1, 2, seed=187), rand(3, 2, seed=188),
+                         rand(3, 2, seed=189), rand(3, seed=190)), name="basic")]
+
+
+def _attention_invalid():
+    h, mem, w, v = torch.zeros(3, 2, 4), torch.zeros(2, 2, 4), torch.zeros(5, 4), torch.zeros(5)
+    fn = F.window_attention
+    return [
+        Invalid(lambda: fn(h[0], mem, w, w, v), "output"),
+        Invalid(lambda: fn(h.long(), mem, w, w, v), "output"),
+        Invalid(lambda: fn(h, mem[0], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem[:, :1], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem[:0], w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem, w[:, :3], w[:, :3], v), "weight_key"),
+        Invalid(lambda: fn(h, mem, w, w[:4], v), "weight_query"),
+        Invalid(lambda: fn(h, mem, w, w, v[:4]), "score"),
+        Invalid(lambda: fn(h, mem.tolist(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(h, mem.double(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
+    ]
+
+
+def _sample_tokens_ref(logits, beta=1.0, generator=None):
+    if beta == INF:
+        return logits.argmax(1)
+    return torch.multinomial(torch.softmax(beta * logits, 1), 1, generator=generator).squeeze(1)
+
+
+def _sample_tokens_samples(dtype):
+    z = rand(6, 5, seed=195, dtype=dtype, scale=2.0)
+
+    def gen():
+        return dict(generator=torch.Generator().manual_seed(196))
+
+    return [
+        Sample((z, 1.0), gen(), name="beta1"),
+        Sample((z, 0.0), gen(), name="uniform"),
+        Sample((z, 3.0), gen(), name="sharp"),
+        Sample((z, INF), name="greedy"),
+        Sample((z[:0], 1.0), gen(), name="batch0"),
+        Sample((z[:0], INF), name="batch0-greedy"),
+        Sample((z[:1, :1], 1.0), gen(), name="smallest"),
+        Sample((noncontig(z), 1.0), gen(), name="noncontig"),
+        Sample((torch.tensor([[-INF, 0.0, -INF], [1e30, 0.0, -1e30], [-1e30, -1e30, 1e30]], dtype=dtype), 1.0),
+               gen(), name="specials"),
+        Sample((torch.tensor([[-INF, 0.0, 2.0], [1e30, 0.0, -1e30]], dtype=dtype), INF), name="specials-greedy"),
+    ]
+
+
+def _sample_tokens_invalid():
+    z = torch.zeros(2, 3)
+    fn = F.sample_tokens
+    return [
+        Invalid(lambda: fn(z[0]), "logits"),
+        Invalid(lambda: fn(z.long()), "logits"),
+        Invalid(lambda: fn(z, -1.0), "beta"),
+        Invalid(lambda: fn(z, -INF), "beta"),
+        Invalid(lambda: fn(z, NAN), "beta"),
+        Invalid(lambda: fn(z, "1"), "beta"),
+    ]
+
+
 # -- the table -------------------------------------------------------------------------
 
 REGISTRY: dict[str, Entry] = {
@@ -657,17 +1275,83 @@ REGISTRY: dict[str, Entry] = {
                                  _adaptive_invalid(F.adaptive_max_pool2d)),
     "adaptive_avg_pool2d": Entry(F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, _adaptive_samples,
                                  _adaptive_gradgrad, _adaptive_invalid(F.adaptive_avg_pool2d)),
+    "embedding": Entry(F.embedding, TF.embedding, _embedding_samples, _embedding_gradgrad,
+                       _embedding_invalid()),
+    **{cell: Entry(getattr(F, cell), _TORCH_CELLS[cell][0], _cell_samples(cell), _cell_gradgrad(cell),
+                   _cell_invalid(cell),
+                   xfail={f"specials-{k}": RELU_NAN_GRAD for k in ("input", "state", "weight")
+                          if cell == "rnn_relu_cell"})
+       for cell in ("rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell")},
+    "fo_pool": Entry(F.fo_pool, _fo_pool_ref, _fo_pool_samples, _fo_pool_gradgrad, _fo_pool_invalid()),
+    "glu": Entry(F.glu, TF.glu, _glu_samples, lambda: [
+        Sample((rand(2, 4, seed=153).requires_grad_(), d), name=f"dim{d}") for d in (0, 1)], _glu_invalid()),
+    "causal_conv1d": Entry(F.causal_conv1d, _causal_conv_ref, _causal_conv_samples, _causal_conv_gradgrad,
+                           _causal_conv_invalid()),
+    "highway": Entry(F.highway, _highway_ref, _highway_samples, _highway_gradgrad, _highway_invalid(),
+                     xfail={k: HIGHWAY_SPECIALS for k in ("specials-inf", "specials-minus-inf",
+                                                          "specials-bias_h-minus-inf", "specials-bias_h-nan")}),
+    "window_attention": Entry(F.window_attention, _attention_ref, _attention_samples, _attention_gradgrad,
+                              _attention_invalid()),
+    "sample_tokens": Entry(F.sample_tokens, _sample_tokens_ref, _sample_tokens_samples,
+                           invalid=_sample_tokens_invalid(), differentiable=False,
+                           double_backward="not differentiable (integer indices)"),
+    "recurrent_layer": Entry(F.recurrent_layer, _layer_ref, _layer_samples, _layer_gradgrad,
+                             _layer_invalid(), double_backward="raises:first derivatives only",
+                             xfail={"RNN_RELU-specials": RELU_NAN_GRAD,
+                                    "RNN_RELU-specials-state": RELU_NAN_GRAD}),
 }
 
 
 # -- the checks --------------------------------------------------------------------------
 
 def _clone(v):
+    """A fresh leaf with the same values, ``requires_grad`` and memory layout (strides) as ``v``.
+
+    ``Tensor.clone`` keeps the strides of dense tensors only; a non-dense view
+    (such as :func:`noncontig` returns) would come back contiguous, so it is
+    copied into a buffer with the same strides instead.
+    """
+    if isinstance(v, (tuple, list)):
+        return type(v)(_clone(a) for a in v)
     if isinstance(v, torch.Tensor):
-        return v.detach().clone(memory_format=torch.preserve_format).requires_grad_(v.requires_grad)
+        if v.is_contiguous() or 0 in v.stride() or v.numel() == 0:
+            out = v.detach().clone(memory_format=torch.preserve_format)
+        else:
+            out = torch.empty_strided(v.shape, v.stride(), dtype=v.dtype).copy_(v.detach())
+        return out.requires_grad_(v.requires_grad)
     if isinstance(v, torch.Generator):
         return torch.Generator().set_state(v.get_state())
     return v
+
+
+def _leaves(args):
+    """The tensors in ``args`` (nested tuples and lists too, e.g. an LSTM state) that require grad."""
+    out = []
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            out += _leaves(a)
+        elif isinstance(a, torch.Tensor) and a.requires_grad:
+            out.append(a)
+    return out
+
+
+def _replace_leaves(args, new):
+    """``args`` with its :func:`_leaves` replaced, in order, by the items of iterator ``new``."""
+    out = []
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            out.append(type(a)(_replace_leaves(a, new)))
+        elif isinstance(a, torch.Tensor) and a.requires_grad:
+            out.append(next(new))
+        else:
+            out.append(a)
+    return out
+
+
+def _float_outputs(out):
+    """The floating-point tensors of an output (a tensor or a tuple; indices are left out)."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o for o in outs if isinstance(o, torch.Tensor) and o.is_floating_point()]
 
 
 def _call(fn, sample):
@@ -690,8 +1374,14 @@ def _assert_same(ours, ref, tol, what):
                                msg=lambda m: f"{what}: {m}")
 
 
+def _xfail(reason):
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
 SAMPLES = [
-    pytest.param(name, sample, dtype, id=f"{name}-{sample.name or i}-{str(dtype)[6:]}")
+    pytest.param(name, sample, dtype, id=f"{name}-{sample.name or i}-{str(dtype)[6:]}",
+                 marks=_xfail(entry.xfail.get(sample.name)
+                              or entry.xfail.get(f"{sample.name}-{str(dtype)[6:]}")))
     for name, entry in REGISTRY.items()
     for dtype in (DT, torch.float32)
     for i, sample in enumerate(entry.samples(dtype))
@@ -713,7 +1403,7 @@ def test_every_entry_covers_the_edge_cases():
         names = " ".join(s.name for s in entry.samples(DT))
         for kind in ("batch0", "specials"):
             assert kind in names, f"{name}: no sample named '*{kind}*'"
-        assert entry.gradgrad() or entry.double_backward == "once_differentiable", name
+        assert entry.gradgrad(), f"{name}: no second-derivative samples"
         assert entry.invalid, f"{name}: no invalid-argument cases"
 
 
@@ -731,23 +1421,33 @@ def test_forward_and_gradients_match_torch(name, sample, dtype):
             _assert_same(a, b, tol, f"argument {i} after the call")
     if not entry.differentiable:
         return
-    out_a = ours[0] if isinstance(ours, tuple) else ours
-    out_b = ref[0] if isinstance(ref, tuple) else ref
-    upstream = rand(*out_b.shape, seed=99, dtype=out_b.dtype)
-    inputs_a = [a for a in ours_args if isinstance(a, torch.Tensor) and a.requires_grad]
-    inputs_b = [b for b in ref_args if isinstance(b, torch.Tensor) and b.requires_grad]
+    # one random upstream gradient per floating-point output (an LSTM's h and c, a layer's states)
+    outs_a, outs_b = _float_outputs(ours), _float_outputs(ref)
+    upstream = [rand(*o.shape, seed=99 + k, dtype=o.dtype) for k, o in enumerate(outs_b)]
+    inputs_a, inputs_b = _leaves(ours_args), _leaves(ref_args)
     if not inputs_b:
         return
-    grads_a = torch.autograd.grad(out_a, inputs_a, upstream, allow_unused=True)
-    grads_b = torch.autograd.grad(out_b, inputs_b, upstream, allow_unused=True)
+    grads_a = torch.autograd.grad(outs_a, inputs_a, upstream, allow_unused=True)
+    grads_b = torch.autograd.grad(outs_b, inputs_b, upstream, allow_unused=True)
     for i, (ga, gb, t) in enumerate(zip(grads_a, grads_b, inputs_b)):
         ga = torch.zeros_like(t) if ga is None else ga
         gb = torch.zeros_like(t) if gb is None else gb
         _assert_same(ga, gb, tol, f"gradient of differentiable input {i}")
 
 
+def test_samples_reach_the_function_in_their_own_layout():
+    """Each implementation gets a copy with the sample's strides (non-contiguous stays so)."""
+    x = noncontig(rand(3, 4))
+    for v in (x, x.t(), channels_last(rand(2, 3, 4, 5)), (x, x.requires_grad_())):
+        c = _clone(v)
+        for a, b in zip(v if isinstance(v, tuple) else (v,), c if isinstance(c, tuple) else (c,)):
+            assert a.stride() == b.stride() and torch.equal(a, b) and a.requires_grad == b.requires_grad
+            assert a.data_ptr() != b.data_ptr()
+
+
 GRADGRAD = [
-    pytest.param(name, sample, id=f"{name}-{sample.name or i}")
+    pytest.param(name, sample, id=f"{name}-{sample.name or i}",
+                 marks=_xfail(entry.xfail.get(f"gradgrad-{sample.name}")))
     for name, entry in REGISTRY.items()
     for i, sample in enumerate(entry.gradgrad())
 ]
@@ -783,26 +1483,53 @@ def test_once_differentiable_entries_are_checked():
         _check_second_derivatives(Entry(_OnceSquare.apply, torch.square, lambda dtype: []), sample)
 
 
+class _FirstOrderSquare(torch.autograd.Function):
+    """:math:`x^2` whose backward pass refuses ``create_graph=True`` (a test of the check)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        if torch.is_grad_enabled():
+            raise RuntimeError("first derivatives only")
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_raising_double_backward_entries_are_checked():
+    """``double_backward="raises:..."`` passes only for a Function that raises that error."""
+    sample = Sample((rand(3, seed=1).requires_grad_(),))
+    mode = "raises:first derivatives only"
+    _check_second_derivatives(Entry(_FirstOrderSquare.apply, torch.square, lambda dtype: [sample],
+                                    double_backward=mode), sample)
+    with pytest.raises(pytest.fail.Exception):  # a Function that can be differentiated twice
+        _check_second_derivatives(Entry(torch.square, torch.square, lambda dtype: [sample],
+                                        double_backward=mode), sample)
+
+
 def _check_second_derivatives(entry, sample):
-    positions = [i for i, a in enumerate(sample.args)
-                 if isinstance(a, torch.Tensor) and a.requires_grad]
-
     def fn(*diff):
-        args = [_clone(a) for a in sample.args]
-        for i, d in zip(positions, diff):
-            args[i] = d
+        args = _replace_leaves([_clone(a) for a in sample.args], iter(diff))
         kwargs = {k: _clone(v) for k, v in sample.kwargs.items()}
-        out = entry.ours(*args, **kwargs)
-        return out[0] if isinstance(out, tuple) else out
+        return tuple(_float_outputs(entry.ours(*args, **kwargs)))
 
-    diff = [sample.args[i] for i in positions]
+    diff = _leaves(sample.args)
     if entry.double_backward == "once_differentiable":
-        out = fn(*diff)
+        out = fn(*diff)[0]
         # an upstream gradient that requires grad, so that once_differentiable attaches its error
         v = torch.ones_like(out, requires_grad=True)
         (g,) = torch.autograd.grad(out, diff[:1], v, create_graph=True)
         with pytest.raises(RuntimeError, match="once_differentiable"):
             g.sum().backward()
+        return
+    if entry.double_backward.startswith("raises:"):
+        # a backward pass that refuses create_graph=True with a clear error of its own
+        out = fn(*diff)[0]
+        with pytest.raises(RuntimeError, match=entry.double_backward[len("raises:"):]):
+            torch.autograd.grad(out, diff, torch.ones_like(out), create_graph=True)
         return
     assert entry.double_backward == "yes"
     try:
@@ -813,7 +1540,7 @@ def _check_second_derivatives(entry, sample):
 
 
 INVALID = [
-    pytest.param(name, case, id=f"{name}-{case.argument}-{i}")
+    pytest.param(name, case, id=f"{name}-{case.argument}-{i}", marks=_xfail(case.xfail))
     for name, entry in REGISTRY.items()
     for i, case in enumerate(entry.invalid)
 ]
