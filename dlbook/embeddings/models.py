@@ -155,16 +155,17 @@ def char_ngrams(word: str, min_n: int = 3, max_n: int = 6) -> list[str]:
             for i in range(len(marked) - n + 1)]
 
 
-def _share(rows: torch.Tensor, size: int) -> torch.Tensor:
-    """``1 / (occurrences of each entry's row in rows)``: a row used n times in a batch moves by the mean.
+def _share(rows: torch.Tensor, size: int, cap: float) -> torch.Tensor:
+    """``min(1, cap / n)`` for each entry, ``n`` the number of times its row occurs in ``rows``.
 
     Summing n gradients computed at the same old values is n sequential SGD steps
     without the correction each step makes to the next; for a frequent word or
     n-gram (hundreds of uses per batch) that overshoots and the vectors diverge.
-    Taking the mean makes every row's step one SGD step, whatever the batch.
+    A row used at most ``cap`` times gets the plain sum; one used more often moves
+    by ``cap`` times the mean of its gradients (``cap = 1``: the mean).
     """
-    counts = torch.bincount(rows, minlength=size)
-    return 1.0 / counts.index_select(0, rows).float()
+    counts = torch.bincount(rows, minlength=size).index_select(0, rows).float()
+    return (cap / counts).clamp_(max=1.0)
 
 
 class SkipGram:
@@ -191,6 +192,10 @@ class SkipGram:
         Power of the noise distribution (:func:`noise_distribution`).
     batch_words : int
         Centre words per update; their pairs are scored in one vectorised step.
+    update_cap : float
+        A row used ``n`` times in a batch gets the sum of its gradients when
+        ``n <= update_cap``, else ``update_cap`` times their mean (bounds the
+        step of frequent words and n-grams; 1 gives the mean).
     threads : int, optional
         torch threads while training (the current count when omitted).
     seed : int
@@ -223,7 +228,8 @@ class SkipGram:
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, min_count: int = 5,
                  sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
-                 ns_exponent: float = 0.75, batch_words: int = 512, threads: int | None = None, seed: int = 0):
+                 ns_exponent: float = 0.75, batch_words: int = 512, update_cap: float = 16.0,
+                 threads: int | None = None, seed: int = 0):
         for name, value in [("dim", dim), ("window", window), ("negative", negative), ("min_count", min_count),
                             ("epochs", epochs), ("batch_words", batch_words)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -233,6 +239,7 @@ class SkipGram:
         self.dim, self.window, self.negative, self.min_count = dim, window, negative, min_count
         self.sample, self.alpha, self.min_alpha, self.epochs = sample, alpha, min_alpha, epochs
         self.ns_exponent, self.batch_words, self.threads, self.seed = ns_exponent, batch_words, threads, seed
+        self.update_cap = float(update_cap)
         self.losses: list[float] = []
         self.train_time = 0.0
 
@@ -262,7 +269,7 @@ class SkipGram:
         return self.w_in.index_select(0, centres)
 
     def _update_input(self, centres: torch.Tensor, grad_h: torch.Tensor, lr: float) -> None:
-        grad_h = grad_h * _share(centres, len(self.vocab)).unsqueeze(1)
+        grad_h = grad_h * _share(centres, len(self.vocab), self.update_cap).unsqueeze(1)
         self.w_in.index_add_(0, centres, grad_h, alpha=-lr)
 
     # ----- training ----------------------------------------------------------------------
@@ -325,7 +332,7 @@ class SkipGram:
                 loss, grad_hp, grad_u = sgns_loss_and_grad(h.index_select(0, rows), u, mask)
                 grad_h = torch.zeros_like(h).index_add_(0, rows, grad_hp)
                 flat = targets.flatten()
-                grad_u = grad_u.reshape(-1, self.dim) * _share(flat, len(self.vocab)).unsqueeze(1)
+                grad_u = grad_u.reshape(-1, self.dim) * _share(flat, len(self.vocab), self.update_cap).unsqueeze(1)
                 self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
                 self._update_input(centres, grad_h, lr)
                 self.losses.append(float(loss.mean()))
@@ -410,7 +417,8 @@ class FastText(SkipGram):
 
     def _update_input(self, centres, grad_h, lr):
         flat, lengths = self._last
-        grad = torch.repeat_interleave(grad_h, lengths, dim=0) * _share(flat, self.w_in.shape[0]).unsqueeze(1)
+        share = _share(flat, self.w_in.shape[0], self.update_cap)
+        grad = torch.repeat_interleave(grad_h, lengths, dim=0) * share.unsqueeze(1)
         self.w_in.index_add_(0, flat, grad, alpha=-lr)
 
     def word_vector(self, word: str) -> torch.Tensor | None:
