@@ -178,6 +178,21 @@ REFERENCES: dict[str, dict[str, str]] = {
         "cite": "lee2013pseudo",
     },
     "mnist3k/fashion-mnist": {"syllabus": "–", "published": "–"},
+    "mr": {
+        "syllabus": "–",
+        "published": "76.1% CNN-rand, 81.5% CNN-non-static, 79.4% NBSVM-bi (10-fold means, MR)",
+        "cite": "kim2014convolutional",
+    },
+    "lm/ptb": {
+        "syllabus": "test perplexity 79.12 (2 x 1000 tied LSTM); 193.7 for a 1 x 50 GRU",
+        "published": "114.5 test perplexity, 2 x 200 LSTM (Zaremba et al. small)",
+        "cite": "zaremba2014recurrent",
+    },
+    "embeddings": {
+        "syllabus": "Spearman 0.26 (fastText) and 0.23 (LSTM LM input embeddings), PTB",
+        "published": "gensim's Word2Vec and FastText, same run, corpus and settings",
+    },
+    "bench_rnn": {"syllabus": "–", "published": "torch.nn.LSTM and torch.nn.GRU, same run (ratio 1 = as fast)"},
     "bench_layers": {"syllabus": "–", "published": "PyTorch's built-in layers, same run (ratio 1 = as fast)"},
     "tsne_benchmark": {
         "syllabus": "–",
@@ -191,7 +206,7 @@ def _experiment_of(name: str, record: Mapping[str, Any]) -> str:
     if "experiment" in record:
         return str(record["experiment"])
     if "rows" in record and record["rows"] and "ratio" in record["rows"][0]:
-        return "bench_layers"
+        return name if name.startswith("bench_") else "bench_layers"
     if "results" in record and "settings" in record:
         return "tsne_benchmark"
     return name
@@ -202,9 +217,25 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
         return str(record["headline"])
     if experiment == "mnist3k":
         best = max(record["rows"], key=lambda r: r["test_accuracy_mean"])
+        protocol = record.get("protocol", "large-val")  # the first studies predate the field
         return (f"{100 * best['test_accuracy_mean']:.2f}% ± {100 * best['test_accuracy_std']:.2f} test accuracy "
-                f"({best['name']} row, {len(best['seeds'])} seeds, {record['split']['labeled']:,} labels)")
-    if experiment == "bench_layers":
+                f"({best['name']} row, {len(best['seeds'])} seed(s), {protocol} protocol)")
+    if experiment == "mr":
+        best = max(record["rows"], key=lambda r: r["test_accuracy_mean"])
+        folds = len(best["folds"])
+        return (f"{100 * best['test_accuracy_mean']:.2f}% ± {100 * best['test_accuracy_std']:.2f} test accuracy "
+                f"({best['name']} row, {folds} fold{'s' if folds != 1 else ''}"
+                f"{'' if folds >= 10 else ', partial'})")
+    if experiment == "lm":
+        best = min(record["rows"], key=lambda r: r["test_ppl"])
+        return (f"test perplexity {best['test_ppl']:.1f} ({best['name']} row, {best['epochs_run']:.2f} epochs, "
+                f"{best['wall_time'] / 60:.0f} min)")
+    if experiment == "embeddings":
+        ours = [r for r in record["rows"] if str(r["model"]).startswith("dlbook")] or record["rows"]
+        best = max(ours, key=lambda r: r["wordsim353_spearman"])
+        return (f"WordSim-353 Spearman {best['wordsim353_spearman']:.3f} at coverage "
+                f"{100 * best['wordsim353_coverage']:.0f}% ({best['model']} on {best['corpus']})")
+    if experiment.startswith("bench_"):
         ratios = [r["ratio"] for r in record["rows"]]
         met = sum(bool(r.get("met")) for r in record["rows"])
         return (f"median time ratio dlbook / torch {statistics.median(ratios):.2f} over {len(ratios)} layer "
