@@ -179,7 +179,8 @@ def main() -> None:
         r["step_fraction_of_peak"] = r["step_matmul_gflops"] / peak
         print(
             f"{r['model']:<6} {r['shape']:<8} fraction of the peak: dlbook {100 * r['dlbook_fraction_of_peak']:.0f}%, "
-            f"torch {100 * r['torch_fraction_of_peak']:.0f}%, one step's product {100 * r['step_fraction_of_peak']:.0f}%"
+            f"torch {100 * r['torch_fraction_of_peak']:.0f}%, "
+            f"one step's product {100 * r['step_fraction_of_peak']:.0f}%"
         )
     if args.out:
         out = Path(args.out) / "bench_rnn.json"
