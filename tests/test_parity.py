@@ -658,56 +658,10 @@ def _embedding_invalid():
         Invalid(lambda: F.embedding(idx, w.long()), "weight"),
         Invalid(lambda: F.embedding(idx, w, 5), "padding_idx"),
         Invalid(lambda: F.embedding(idx, w, -6), "padding_idx"),
-        Invalid(lambda: F.embedding(idx, w, 1.5), "padding_idx", xfail=PADDING_IDX_TYPE),
-        Invalid(lambda: F.embedding(idx, w, "0"), "padding_idx", xfail=PADDING_IDX_TYPE),
+        Invalid(lambda: F.embedding(idx, w, 1.5), "padding_idx"),
+        Invalid(lambda: F.embedding(idx, w, "0"), "padding_idx"),
     ]
 
-
-# Known bugs in the recurrent Functions (issue 14's files), for the lead to fix after merging;
-# each case is xfail(strict=True), so it fails loudly once fixed and the mark must go.
-RELU_NAN_GRAD = (
-    "BUG dlbook/functional/recurrent.py: the ReLU RNN backward masks with (a > 0) "
-    "(RNNCellFunction) and (out > 0) (RNNLayerFunction), False for NaN, so a NaN "
-    "pre-activation gets gradient 0; torch's relu and dlbook's F.relu pass it, mask ~(a <= 0)"
-)
-MIXED_DTYPE = (
-    "BUG dlbook/functional/recurrent.py: no dtype check; a weight, bias or state whose dtype "
-    "differs from 'input' gives torch's RuntimeError from addmm (not naming it) or is silently "
-    "promoted to float64 (float64 bias_hh, or LSTM c); torch refuses it. Fix: check_same_dtype "
-    "in _check_cell_args"
-)
-PADDING_IDX_TYPE = (
-    "BUG dlbook/functional/embedding.py: padding_idx is not checked to be an int: 1.5 passes "
-    "the range check and then masks no row; '0' raises a bare TypeError from the comparison"
-)
-LAYER_LSTM_HX = (
-    "BUG dlbook/functional/recurrent.py: recurrent_layer('LSTM') reads hx[0], hx[1] of whatever "
-    "it gets: a 3-tuple is accepted (the rest ignored), a (2, N, H) tensor is read as (h, c), a "
-    "bare (N, H) tensor is reported as a shape error of 'hx[0]'; lstm_cell raises a TypeError "
-    "naming 'hx'"
-)
-
-
-FO_POOL_DTYPE = (
-    "BUG dlbook/functional/qrnn.py: fo_pool checks neither the dtype of 'o' nor that 'f', 'o' "
-    "and 'c0' have the dtype of 'z': mixed float32/float64 is silently promoted or fails in "
-    "torch's kernel with a message that does not name the argument"
-)
-GLU_DIM_TYPE = (
-    "BUG dlbook/functional/language.py: glu does not check that 'dim' is an int: dim=1.0 passes "
-    "the range check and fails inside torch.chunk with a message that does not name 'dim'"
-)
-HIGHWAY_SPECIALS = (
-    "BUG dlbook/functional/language.py HighwayFunction: (1) the backward recomputes h as "
-    "z_h * (z_h > 0), NaN for z_h = -inf where the forward's clamp_min gives 0; (2) the mask "
-    "(z_h > 0) drops the gradient of a NaN pre-activation (torch and F.relu pass it); (3) the "
-    "forward x + t (h - x) is NaN where the documented t h + (1 - t) x is -inf (x = -inf, gate shut)"
-)
-LM_UNCHECKED_TYPE = (
-    "BUG dlbook/functional/language.py: causal_conv1d, highway and window_attention check only "
-    "some shapes: a list gives an AttributeError, a weight or memory of another dtype fails in "
-    "torch's kernel (or is promoted) with a message that does not name the argument"
-)
 
 # -- recurrent cells and layers ------------------------------------------------------------
 
@@ -809,23 +763,22 @@ def _cell_invalid(cell):
         Invalid(lambda: fn(x, hx, w_ih, torch.zeros(gates * 2, 2, 1)), "weight_hh"),
         Invalid(lambda: fn(x, hx, w_ih, w_hh, b[:-1]), "bias_ih"),
         Invalid(lambda: fn(x, hx, w_ih, w_hh, b, b[:-1]), "bias_hh"),
-        Invalid(lambda: fn(x, hx, w_ih.double(), w_hh), "weight_ih", xfail=MIXED_DTYPE),
-        Invalid(lambda: fn(x, hx, w_ih, w_hh, b, b.double()), "bias_hh", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn(x, hx, w_ih.double(), w_hh), "weight_ih"),
+        Invalid(lambda: fn(x, hx, w_ih, w_hh, b, b.double()), "bias_hh"),
     ]
     if lstm:
         out += [
             Invalid(lambda: fn(x, h, w_ih, w_hh), "hx"),
             Invalid(lambda: fn(x, (h[:2], h), w_ih, w_hh), "hx[0]"),
             Invalid(lambda: fn(x, (h, h[:, :1]), w_ih, w_hh), "hx[1]"),
-            Invalid(lambda: fn(x, (h, h.double()), w_ih, w_hh), "hx[1]", xfail=MIXED_DTYPE),
+            Invalid(lambda: fn(x, (h, h.double()), w_ih, w_hh), "hx[1]"),
         ]
     else:
         out += [
             Invalid(lambda: fn(x, h[:2], w_ih, w_hh), "hx"),
             Invalid(lambda: fn(x, (h,), w_ih, w_hh), "hx"),
         ]
-    out.append(Invalid(lambda: fn(x, (h.double(), h) if lstm else h.double(), w_ih, w_hh), h_name,
-                       xfail=MIXED_DTYPE))
+    out.append(Invalid(lambda: fn(x, (h.double(), h) if lstm else h.double(), w_ih, w_hh), h_name))
     return out
 
 
@@ -915,15 +868,15 @@ def _layer_invalid():
         Invalid(lambda: fn("RNN_TANH", x[:0], h, w_ih, w_hh), "input"),
         Invalid(lambda: fn("RNN_TANH", x, h[:1], w_ih, w_hh), "hx"),
         Invalid(lambda: fn("RNN_TANH", x, h.tolist(), w_ih, w_hh), "hx"),
-        Invalid(lambda: fn("RNN_TANH", x, h.double(), w_ih, w_hh), "hx", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn("RNN_TANH", x, h.double(), w_ih, w_hh), "hx"),
         Invalid(lambda: fn("RNN_TANH", x, h, w_ih[:, :3], w_hh), "weight_ih"),
-        Invalid(lambda: fn("RNN_TANH", x, h, w_ih.double(), w_hh), "weight_ih", xfail=MIXED_DTYPE),
+        Invalid(lambda: fn("RNN_TANH", x, h, w_ih.double(), w_hh), "weight_ih"),
         Invalid(lambda: fn("GRU", x, h, torch.zeros(6, 4), lw_hh), "weight_hh"),
         Invalid(lambda: fn("RNN_RELU", x, h, w_ih, w_hh, b, b[:1]), "bias_hh"),
         Invalid(lambda: fn("LSTM", x, (h, h[:1]), lw_ih, lw_hh), "hx[1]"),
-        Invalid(lambda: fn("LSTM", x, (h, h, h), lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
-        Invalid(lambda: fn("LSTM", x, torch.zeros(2, 2, 2), lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
-        Invalid(lambda: fn("LSTM", x, h, lw_ih, lw_hh), "hx", xfail=LAYER_LSTM_HX),
+        Invalid(lambda: fn("LSTM", x, (h, h, h), lw_ih, lw_hh), "hx"),
+        Invalid(lambda: fn("LSTM", x, torch.zeros(2, 2, 2), lw_ih, lw_hh), "hx"),
+        Invalid(lambda: fn("LSTM", x, h, lw_ih, lw_hh), "hx"),
     ]
 
 
@@ -986,9 +939,9 @@ def _fo_pool_invalid():
         Invalid(lambda: fn(z, z, [0.0]), "o"),
         Invalid(lambda: fn(z, z, None, z[0, :1]), "c0"),
         Invalid(lambda: fn(z, z, None, z), "c0"),
-        Invalid(lambda: fn(z, z.double()), "f", xfail=FO_POOL_DTYPE),
-        Invalid(lambda: fn(z, z, z.long()), "o", xfail=FO_POOL_DTYPE),
-        Invalid(lambda: fn(z, z, None, z[0].double()), "c0", xfail=FO_POOL_DTYPE),
+        Invalid(lambda: fn(z, z.double()), "f"),
+        Invalid(lambda: fn(z, z, z.long()), "o"),
+        Invalid(lambda: fn(z, z, None, z[0].double()), "c0"),
     ]
 
 
@@ -1023,7 +976,7 @@ def _glu_invalid():
         Invalid(lambda: F.glu([1.0, 2.0]), "input"),
         Invalid(lambda: F.glu(x, 2), "dim", (ValueError, IndexError)),
         Invalid(lambda: F.glu(x, -3), "dim", (ValueError, IndexError)),
-        Invalid(lambda: F.glu(x, 1.0), "dim", xfail=GLU_DIM_TYPE),
+        Invalid(lambda: F.glu(x, 1.0), "dim"),
     ]
 
 
@@ -1068,7 +1021,7 @@ def _causal_conv_invalid():
         Invalid(lambda: fn(x, w.double()), "weight"),
         Invalid(lambda: fn(x, w[:, :, :0]), "weight"),
         Invalid(lambda: fn(x, w, torch.zeros(3)), "bias"),
-        Invalid(lambda: fn(x, w.tolist()), "weight", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w.tolist()), "weight"),
     ]
 
 
@@ -1121,9 +1074,9 @@ def _highway_invalid():
         Invalid(lambda: fn(x, w, b[:2], w, b), "bias_h"),
         Invalid(lambda: fn(x, w, b, w[:, :2], b), "weight_t"),
         Invalid(lambda: fn(x, w, b, w, torch.zeros(1, 3)), "bias_t"),
-        Invalid(lambda: fn(x, w.double(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
-        Invalid(lambda: fn(x, w, b, w.long(), b), "weight_t", xfail=LM_UNCHECKED_TYPE),
-        Invalid(lambda: fn(x, w.tolist(), b, w, b), "weight_h", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(x, w.double(), b, w, b), "weight_h"),
+        Invalid(lambda: fn(x, w, b, w.long(), b), "weight_t"),
+        Invalid(lambda: fn(x, w.tolist(), b, w, b), "weight_h"),
     ]
 
 
@@ -1175,8 +1128,8 @@ def _attention_invalid():
         Invalid(lambda: fn(h, mem, w[:, :3], w[:, :3], v), "weight_key"),
         Invalid(lambda: fn(h, mem, w, w[:4], v), "weight_query"),
         Invalid(lambda: fn(h, mem, w, w, v[:4]), "score"),
-        Invalid(lambda: fn(h, mem.tolist(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
-        Invalid(lambda: fn(h, mem.double(), w, w, v), "memory", xfail=LM_UNCHECKED_TYPE),
+        Invalid(lambda: fn(h, mem.tolist(), w, w, v), "memory"),
+        Invalid(lambda: fn(h, mem.double(), w, w, v), "memory"),
     ]
 
 
@@ -1278,27 +1231,21 @@ REGISTRY: dict[str, Entry] = {
     "embedding": Entry(F.embedding, TF.embedding, _embedding_samples, _embedding_gradgrad,
                        _embedding_invalid()),
     **{cell: Entry(getattr(F, cell), _TORCH_CELLS[cell][0], _cell_samples(cell), _cell_gradgrad(cell),
-                   _cell_invalid(cell),
-                   xfail={f"specials-{k}": RELU_NAN_GRAD for k in ("input", "state", "weight")
-                          if cell == "rnn_relu_cell"})
+                   _cell_invalid(cell))
        for cell in ("rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell")},
     "fo_pool": Entry(F.fo_pool, _fo_pool_ref, _fo_pool_samples, _fo_pool_gradgrad, _fo_pool_invalid()),
     "glu": Entry(F.glu, TF.glu, _glu_samples, lambda: [
         Sample((rand(2, 4, seed=153).requires_grad_(), d), name=f"dim{d}") for d in (0, 1)], _glu_invalid()),
     "causal_conv1d": Entry(F.causal_conv1d, _causal_conv_ref, _causal_conv_samples, _causal_conv_gradgrad,
                            _causal_conv_invalid()),
-    "highway": Entry(F.highway, _highway_ref, _highway_samples, _highway_gradgrad, _highway_invalid(),
-                     xfail={k: HIGHWAY_SPECIALS for k in ("specials-inf", "specials-minus-inf",
-                                                          "specials-bias_h-minus-inf", "specials-bias_h-nan")}),
+    "highway": Entry(F.highway, _highway_ref, _highway_samples, _highway_gradgrad, _highway_invalid()),
     "window_attention": Entry(F.window_attention, _attention_ref, _attention_samples, _attention_gradgrad,
                               _attention_invalid()),
     "sample_tokens": Entry(F.sample_tokens, _sample_tokens_ref, _sample_tokens_samples,
                            invalid=_sample_tokens_invalid(), differentiable=False,
                            double_backward="not differentiable (integer indices)"),
     "recurrent_layer": Entry(F.recurrent_layer, _layer_ref, _layer_samples, _layer_gradgrad,
-                             _layer_invalid(), double_backward="raises:first derivatives only",
-                             xfail={"RNN_RELU-specials": RELU_NAN_GRAD,
-                                    "RNN_RELU-specials-state": RELU_NAN_GRAD}),
+                             _layer_invalid(), double_backward="raises:first derivatives only"),
 }
 
 

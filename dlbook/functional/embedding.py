@@ -93,6 +93,8 @@ def embedding(input: torch.Tensor, weight: torch.Tensor, padding_idx: int | None
     check_ndim("embedding", "weight", weight, 2, "(V, D)")
     v = weight.shape[0]
     if padding_idx is not None:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+            raise TypeError(f"embedding: argument 'padding_idx' must be an int or None, got {padding_idx!r}")
         if not -v <= padding_idx < v:
             raise ValueError(
                 f"embedding: argument 'padding_idx' must lie in [-{v}, {v}) for 'weight' of shape "

@@ -38,7 +38,7 @@ import math
 
 import torch
 
-from dlbook._checks import check_floating, check_ndim, check_real
+from dlbook._checks import check_floating, check_ndim, check_real, check_same_dtype, check_tensor
 from dlbook.functional.activations import tanh
 from dlbook.functional.conv import conv2d
 from dlbook.functional.softmax import softmax
@@ -52,6 +52,16 @@ __all__ = [
     "sample_tokens",
     "window_attention",
 ]
+
+
+def _check_like(fn: str, ref_name: str, ref: torch.Tensor, *params) -> None:
+    """Each ``(name, tensor or None)`` in ``params`` is a floating tensor of ``ref``'s dtype."""
+    for name, value in params:
+        if value is None:
+            continue
+        check_tensor(fn, name, value)
+        check_floating(fn, name, value)
+        check_same_dtype(fn, name, value, ref_name, ref)
 
 
 class GLUFunction(torch.autograd.Function):
@@ -96,6 +106,8 @@ def glu(input: torch.Tensor, dim: int = -1) -> torch.Tensor:
     check_floating("glu", "input", input)
     if input.dim() == 0:
         raise ValueError("glu: argument 'input' must have at least one dimension, got a scalar")
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"glu: argument 'dim' must be an int, got {dim!r}")
     if not -input.dim() <= dim < input.dim():
         raise ValueError(f"glu: argument 'dim' must be in [{-input.dim()}, {input.dim()}), got {dim}")
     dim = dim % input.dim()
@@ -134,6 +146,7 @@ def causal_conv1d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     """
     check_floating("causal_conv1d", "input", input)
     check_ndim("causal_conv1d", "input", input, 3, "(N, C_in, T)")
+    _check_like("causal_conv1d", "input", input, ("weight", weight), ("bias", bias))
     check_ndim("causal_conv1d", "weight", weight, 3, "(C_out, C_in, k)")
     if weight.shape[1] != input.shape[1]:
         raise ValueError(f"causal_conv1d: 'weight' of shape (C_out, C_in, k) = {tuple(weight.shape)} needs "
@@ -155,15 +168,15 @@ class HighwayFunction(torch.autograd.Function):
         t = torch.sigmoid(torch.addmm(b_t, x, w_t.t()))
         h = z_h.clamp_min(0)
         ctx.save_for_backward(x, w_h, b_h, w_t, b_t)
-        return x + t * (h - x)
+        return t * h + (1 - t) * x
 
     @staticmethod
     def backward(ctx, g):
         x, w_h, b_h, w_t, b_t = ctx.saved_tensors
         z_h = torch.addmm(b_h, x, w_h.t())
         t = torch.sigmoid(torch.addmm(b_t, x, w_t.t()))
-        h = z_h * (z_h > 0)
-        d_h = g * t * (z_h > 0)
+        h = z_h.clamp_min(0)  # as in the forward pass (0 at z_h = -inf)
+        d_h = g * t * (~(z_h <= 0))  # a NaN pre-activation passes its gradient, as relu does
         d_t = g * (h - x) * t * (1 - t)
         grad_x = g * (1 - t) + d_h @ w_h + d_t @ w_t
         return grad_x, d_h.t() @ x, d_h.sum(0), d_t.t() @ x, d_t.sum(0)
@@ -198,6 +211,8 @@ def highway(input: torch.Tensor, weight_h: torch.Tensor, bias_h: torch.Tensor, w
     """
     check_floating("highway", "input", input)
     check_ndim("highway", "input", input, 2, "(N, D)")
+    _check_like("highway", "input", input, ("weight_h", weight_h), ("bias_h", bias_h), ("weight_t", weight_t),
+                ("bias_t", bias_t))
     d = input.shape[1]
     for name, value, shape in (("weight_h", weight_h, (d, d)), ("bias_h", bias_h, (d,)),
                                ("weight_t", weight_t, (d, d)), ("bias_t", bias_t, (d,))):
@@ -254,6 +269,8 @@ def window_attention(output: torch.Tensor, memory: torch.Tensor, weight_key: tor
     """
     check_floating("window_attention", "output", output)
     check_ndim("window_attention", "output", output, 3, "(T, B, D)")
+    _check_like("window_attention", "output", output, ("memory", memory), ("weight_key", weight_key),
+                ("weight_query", weight_query), ("score", score))
     check_ndim("window_attention", "memory", memory, 3, "(k, B, D)")
     t_len, b, d = output.shape
     if memory.shape[1:] != output.shape[1:] or memory.shape[0] < 1:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 
-from dlbook._checks import check_floating, check_ndim, check_tensor
+from dlbook._checks import check_floating, check_ndim, check_same_dtype, check_tensor
 
 __all__ = ["FoPoolFunction", "fo_pool"]
 
@@ -114,10 +114,13 @@ def fo_pool(z: torch.Tensor, f: torch.Tensor, o: torch.Tensor | None = None,
         check_tensor("fo_pool", name, t)
         check_floating("fo_pool", name, t)
         check_ndim("fo_pool", name, t, 3, "(T, N, H)")
+    check_same_dtype("fo_pool", "f", f, "z", z)
     if f.shape != z.shape:
         raise ValueError(f"fo_pool: argument 'f' must have the shape of 'z' {tuple(z.shape)}, got {tuple(f.shape)}")
     if o is not None:
         check_tensor("fo_pool", "o", o)
+        check_floating("fo_pool", "o", o)
+        check_same_dtype("fo_pool", "o", o, "z", z)
         if o.shape != z.shape:
             raise ValueError(f"fo_pool: argument 'o' must have the shape of 'z' {tuple(z.shape)}, "
                              f"got {tuple(o.shape)}")
@@ -125,6 +128,8 @@ def fo_pool(z: torch.Tensor, f: torch.Tensor, o: torch.Tensor | None = None,
         c0 = z.new_zeros(z.shape[1:])
     else:
         check_tensor("fo_pool", "c0", c0)
+        check_floating("fo_pool", "c0", c0)
+        check_same_dtype("fo_pool", "c0", c0, "z", z)
         if c0.shape != z.shape[1:]:
             raise ValueError(f"fo_pool: argument 'c0' must have shape (N, H) = {tuple(z.shape[1:])}, "
                              f"got {tuple(c0.shape)}")

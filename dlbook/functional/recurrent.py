@@ -43,7 +43,7 @@ import functools
 
 import torch
 
-from dlbook._checks import check_floating, check_ndim, check_tensor
+from dlbook._checks import check_floating, check_ndim, check_same_dtype, check_tensor
 
 __all__ = [
     "GRUCellFunction",
@@ -81,13 +81,17 @@ def _check_cell_args(fn, gates, input, hs, weight_ih, weight_hh, bias_ih, bias_h
             f"{fn}: argument 'weight_ih' must have shape ({gates}H, I) = ({gates * h}, {i}) to match "
             f"'input' of shape (N, I) = {tuple(input.shape)} and 'weight_hh', got {tuple(weight_ih.shape)}"
         )
+    check_same_dtype(fn, "weight_ih", weight_ih, "input", input)
+    check_same_dtype(fn, "weight_hh", weight_hh, "input", input)
     for name, t in hs:
         check_floating(fn, name, t)
+        check_same_dtype(fn, name, t, "input", input)
         if tuple(t.shape) != (n, h):
             raise ValueError(f"{fn}: argument '{name}' must have shape (N, H) = ({n}, {h}), got {tuple(t.shape)}")
     for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
         if b is not None:
             check_floating(fn, name, b)
+            check_same_dtype(fn, name, b, "input", input)
             if tuple(b.shape) != (gates * h,):
                 raise ValueError(
                     f"{fn}: argument '{name}' must have shape ({gates}H,) = ({gates * h},), got {tuple(b.shape)}"
@@ -141,7 +145,7 @@ class RNNCellFunction(torch.autograd.Function):
         if b_hh is not None:
             a = a + b_hh
         if ctx.relu:
-            delta = grad_h * (a > 0).to(a.dtype)
+            delta = grad_h * (~(a <= 0)).to(a.dtype)  # NaN passes its gradient, as relu does
         else:
             y = torch.tanh(a)
             delta = grad_h * (1 - y * y)
@@ -496,7 +500,7 @@ class RNNLayerFunction(torch.autograd.Function):
         x, h0, w_ih, w_hh, out = ctx.saved_tensors
         g = _steps(grad_out, ctx.reverse)
         # phi'(a_t) for all steps at once
-        dphi = (out > 0).to(out.dtype) if ctx.relu else 1 - out * out
+        dphi = (~(out <= 0)).to(out.dtype) if ctx.relu else 1 - out * out  # NaN passes, as in relu
         delta = torch.empty_like(out)
         dh = g[-1] if grad_hn is None else g[-1] + grad_hn
         w_back = _backward_operand(w_hh)
@@ -715,6 +719,10 @@ def recurrent_layer(mode, input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh
     check_ndim(fn, "input", input, 3, "(T, N, I)")
     if input.shape[0] == 0:
         raise ValueError(f"{fn}: argument 'input' must have at least one time step, got shape {tuple(input.shape)}")
+    if mode == "LSTM" and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+        got = f"a tensor of shape {tuple(hx.shape)}" if isinstance(hx, torch.Tensor) else repr(type(hx).__name__)
+        raise TypeError(f"{fn}: argument 'hx' must be a pair (h, c) of tensors of shape (N, H) for 'LSTM', "
+                        f"got {got}" + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else ""))
     hs = [("hx[0]", hx[0]), ("hx[1]", hx[1])] if mode == "LSTM" else [("hx", hx)]
     for name, t in hs:
         check_tensor(fn, name, t)
