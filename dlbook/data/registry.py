@@ -156,6 +156,14 @@ REGISTRY = {
                     "bf5b273d9246268f96663c43c00a1055ae2e42c2262be32f7e43b48dd123451a",
                     ("https://www.gutenberg.org/cache/epub/2600/pg2600.txt",)),),
     ),
+    "tinyshakespeare": DataSet(
+        name="tinyshakespeare",
+        description="Tiny Shakespeare (Karpathy's char-rnn data), 1,115,394 characters",
+        license="public domain text",
+        files=(DataFile("input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                        ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"
+                         "input.txt",)),),
+    ),
     "word-similarity": DataSet(
         name="word-similarity",
         description="WordSim-353 (Finkelstein et al. 2002), SimLex-999 (Hill et al. 2015) and the Google "
