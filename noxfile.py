@@ -63,7 +63,9 @@ def docs(session: nox.Session) -> None:
     overflow at 1280 and 390 px, dark mode, figures, links, console errors.
     """
     _sphinx(session, extras="docs,browser")
-    session.run("pytest", "tests/browser", "-q", "-p", "no:cacheprovider", env=_env())
+    # --confcutdir: the browser suite needs none of tests/conftest.py (nor hypothesis)
+    session.run("pytest", "tests/browser", "--confcutdir=tests/browser", "-q", "-p", "no:cacheprovider",
+                env=_env())
 
 
 @nox.session(name="docs-noplot")
