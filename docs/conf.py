@@ -47,6 +47,8 @@ extensions = [
     "sphinx.ext.viewcode",
     # ```{gallery-figure}``` shows a gallery example's figure in a chapter
     "gallery_figure",
+    # chapters numbered 1, 2, ... across the Parts; equations (n.1), (n.2), ... per chapter
+    "chapter_numbers",
 ]
 
 exclude_patterns = [
@@ -64,6 +66,8 @@ html_static_path = ["_static"]
 html_css_files = ["dlbook.css"]
 # fits wide display equations to narrow screens (see the file)
 html_js_files = ["dlbook.js"]
+# search lists a chapter before the API entries and gallery sections that share its words
+html_search_scorer = str(HERE / "_ext" / "search_scorer.js")
 # the sidebar lists the book; its search field is the one search box (the
 # header's search button shows only where the sidebar is hidden: dlbook.css)
 html_sidebars = {"**": ["navbar-logo.html", "search-button-field.html", "sbt-sidebar-nav.html"]}
@@ -108,6 +112,12 @@ viewcode_line_numbers = True
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_rtype = False
+# "stride, padding, dilation : int" stays one entry (napoleon's :param: fields
+# would repeat the shared description under each name)
+napoleon_use_param = False
+# a method without a docstring of its own (forward, extra_repr) shows none,
+# not torch.nn.Module's text about subclasses
+autodoc_inherit_docstrings = False
 
 # -- bibliography ------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]

@@ -67,7 +67,7 @@ def conv_output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation
     k : int
         Kernel length.
     stride, padding, dilation : int
-        :math:`s \\ge 1`, :math:`p \\ge 0`, :math:`d \\ge 1`.
+        Stride :math:`s \\ge 1`, zero padding :math:`p \\ge 0` on each side, dilation :math:`d \\ge 1`.
 
     Returns
     -------
@@ -285,8 +285,8 @@ def conv2d(
     bias : torch.Tensor, optional
         Shape ``(O,)``.
     stride, padding, dilation : int or (int, int)
-        :math:`s \\ge 1`, zero padding :math:`p \\ge 0` on each side, and
-        dilation :math:`d \\ge 1`.
+        Stride :math:`s \\ge 1`, zero padding :math:`p \\ge 0` on each side,
+        and dilation :math:`d \\ge 1`; one number for both dimensions, or a pair ``(h, w)``.
     groups : int
         Split the channels into ``groups`` independent convolutions; ``C``
         and ``O`` must both be divisible by it.

@@ -11,11 +11,15 @@
   ``()`` instead of the inherited ``(*args, **kwargs)``.
 - API pages: a "Derived in" line lists the chapter sections that refer to the
   object, so a reader gets from the reference back to the derivation.
+- Chapter downloads: the header's download menu offers the executed notebook
+  (``.ipynb``, with its outputs) beside the MyST source (``.md``).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
@@ -125,7 +129,9 @@ def add_derived_in(app, doctree, docname):
         if i:
             para += nodes.Text("; ")
         chapter = app.env.titles.get(doc)
-        label = (chapter.astext() if chapter is not None else doc) + (f", § {title}" if title else "")
+        number = chapter.get("secnumber") if chapter is not None else None
+        label = ((f"{number[0]}. " if number else "") + (chapter.astext() if chapter is not None else doc)
+                 + (f", § {title}" if title else ""))
         uri = app.builder.get_relative_uri(docname, doc) + "#" + anchor
         para += nodes.reference("", label, refuri=uri, internal=True)
     para += nodes.Text(".")
@@ -142,6 +148,23 @@ def plain_signature(app, what, name, obj, options, signature, return_annotation)
     return None
 
 
+def offer_notebook(app, pagename, templatename, context, doctree):
+    """Copy the executed notebook myst-nb wrote for a page into ``_sources`` and offer it.
+
+    sphinx-book-theme lists ``context["ipynb_source"]`` in the download menu
+    (its ``add_header_buttons`` runs at priority 501, after this hook).
+    """
+    if app.builder.format != "html" or doctree is None:
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
 def setup(app):
     app.connect("source-read", strip_cdn)
     app.connect("doctree-read", doctree_read)
@@ -150,3 +173,4 @@ def setup(app):
     app.connect("env-get-outdated", api_pages_outdated)
     app.connect("doctree-resolved", add_derived_in)
     app.connect("autodoc-process-signature", plain_signature)
+    app.connect("html-page-context", offer_notebook, priority=500)

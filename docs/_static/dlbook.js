@@ -55,3 +55,15 @@
     timer = setTimeout(fit, 150);
   });
 })();
+
+/* Search excerpts: Sphinx fetches each result page to quote it, which a
+ * browser refuses for pages opened from disk (file://). There the results
+ * are listed without excerpts, and without console errors; served over
+ * http (python -m http.server -d docs/_build/html) they have excerpts.
+ */
+(function () {
+  "use strict";
+  if (window.location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined") {
+    DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;
+  }
+})();

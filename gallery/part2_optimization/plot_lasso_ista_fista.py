@@ -92,6 +92,7 @@ ax.loglog(k, 2 * L * R2 / (k + 1) ** 2, "--", lw=1, label="FISTA bound $2LR^2/(k
 ax.set_xlabel("iteration $k$")
 ax.set_ylabel("$F(x_k) - F^*$")
 ax.set_ylim(floor, None)
+ax.set_title("Lasso: objective gap of ISTA and FISTA, with their bounds")
 ax.legend()
 plt.show()
 

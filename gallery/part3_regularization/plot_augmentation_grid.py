@@ -72,6 +72,7 @@ for r, imgs in enumerate((fx, T.RandomHorizontalFlip(1.0)(fx))):
         axes[r, c].set_yticks([])
 axes[0, 0].set_ylabel("original", rotation=0, ha="right", va="center", fontsize=8)
 axes[1, 0].set_ylabel("flipped", rotation=0, ha="right", va="center", fontsize=8)
+fig.suptitle("Fashion-MNIST test images, original and flipped left to right")
 plt.show()
 
 # %%

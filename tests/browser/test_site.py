@@ -20,7 +20,12 @@ another, at 390 px light). Checked:
 - no request leaves the machine (each is aborted and counted) and the
   console shows no error;
 - in dark mode, figures keep their transparent background (no white slab,
-  no brightness filter).
+  no brightness filter);
+- at most one search field shows outside the text;
+- read from the HTML files: every gallery figure has an alt text of its own
+  (not one made from the script's file name); chapters are numbered across
+  the Parts and their equations carry the chapter's number; each chapter
+  with executed cells offers its notebook (``.ipynb``) for download.
 
 Chromium is Debian's ``chromium`` package (``apt-get install chromium``),
 driven by Playwright (``pip install -e '.[browser]'``; this installs only
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -118,9 +124,12 @@ class _Collector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
         self.refs: list[tuple[str, str]] = []
+        self.images: list[tuple[str, str]] = []  # (src, alt)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "img":
+            self.images.append((a.get("src") or "", a.get("alt") or ""))
         for key in ("id", "name"):
             if a.get(key) and (key == "id" or tag == "a"):
                 self.ids.add(a[key])
@@ -161,6 +170,49 @@ def broken_local_refs(pages: list[Path]) -> list[str]:
             if frag and target.suffix == ".html" and kind == "link":
                 if unquote(frag) not in _parse(target).ids:
                     problems.append(f"{page.relative_to(SITE)}: {kind} {ref} -> missing anchor")
+    return problems
+
+
+def figures_without_alt_text(pages: list[Path]) -> list[str]:
+    """Gallery figures (``sphx_glr_*``, thumbnails aside) whose alt text is empty or the file name."""
+    problems = []
+    for page in pages:
+        for src, alt in _parse(page).images:
+            name = src.rsplit("/", 1)[-1]
+            if not name.startswith("sphx_glr_") or "thumb" in name:
+                continue
+            stem = name[len("sphx_glr_"):].rsplit(".", 1)[0]
+            from_name = stem.rstrip("0123456789_").replace("_", " ").strip()
+            if not alt.strip() or alt.strip() == from_name or alt.startswith("plot "):
+                problems.append(f"{page.relative_to(SITE)}: {name} alt={alt!r}")
+    return problems
+
+
+_H1_NUMBER = re.compile(r'<h1>\s*<span class="section-number">(\d+)\. </span>')
+_EQNO = re.compile(r'<span class="eqno">\(([\d.]+)\)')
+
+
+def chapter_numbering(pages: list[Path]) -> list[str]:
+    """Chapters carry numbers 1, 2, ... in reading order, their equations (n.k), and offer an .ipynb."""
+    problems = []
+    chapters = [p for p in pages if is_chapter(str(p.relative_to(SITE)))]
+    numbers = {}
+    for page in chapters:
+        rel = str(page.relative_to(SITE))
+        html = page.read_text(encoding="utf-8", errors="replace")
+        m = _H1_NUMBER.search(html)
+        if not m:
+            problems.append(f"{rel}: the title has no chapter number")
+            continue
+        n = numbers[rel] = m.group(1)
+        wrong = [e for e in _EQNO.findall(html) if e.split(".")[0] != n]
+        if wrong:
+            problems.append(f"{rel}: chapter {n} has equations numbered {wrong[:5]}")
+        if "cell_output" in html or "cell docutils container" in html:
+            if not any(ref.endswith(".ipynb") for _, ref in _parse(page).refs):
+                problems.append(f"{rel}: no .ipynb download")
+    if numbers and sorted(int(v) for v in numbers.values()) != list(range(1, len(numbers) + 1)):
+        problems.append(f"chapter numbers are not 1..{len(numbers)}: {sorted(numbers.items())}")
     return problems
 
 
@@ -218,6 +270,10 @@ async () => {
     if (p.scrollWidth > p.clientWidth + 1)
       out.wideBlocks.push(p.scrollWidth + ' px > ' + p.clientWidth + ' px: ' + name(p));
   }
+  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0
+    && getComputedStyle(e).visibility !== 'hidden'; };
+  out.searchFields = Array.from(document.querySelectorAll('.search-button-field, form.bd-search'))
+    .filter(e => shown(e) && !article.contains(e)).length;
   out.mathErrors = Array.from(document.querySelectorAll('mjx-merror, .MathJax_Error, [data-mjx-error]'))
     .map(e => e.getAttribute('data-mjx-error') || e.textContent.slice(0, 80));
   const imgs = Array.from(article.querySelectorAll('img'));
@@ -311,6 +367,8 @@ def crawl(pages: list[Path] | None = None) -> dict:
                     problems["math_errors"] += [f"{label}: {e}" for e in m["mathErrors"]]
                     problems["broken_images"] += [f"{label}: {e}" for e in m["brokenImages"]]
                     problems["dark_figures"] += [f"{label}: {e}" for e in m["darkSlabs"]]
+                    if m["searchFields"] > 1:
+                        problems["search_fields"].append(f"{label}: {m['searchFields']} search fields")
                     if is_chapter(rel) and (width_name, theme) == ("desktop", "light"):
                         stats["chapters"] += 1
                         if m["figures"] == 0:
@@ -318,6 +376,8 @@ def crawl(pages: list[Path] | None = None) -> dict:
                 context.close()
         browser.close()
     problems["broken_refs"] = broken_local_refs(pages)
+    problems["alt_texts"] = figures_without_alt_text(pages)
+    problems["chapter_numbering"] = chapter_numbering(pages)
     stats["seconds"] = round(time.perf_counter() - start, 1)
     return {"stats": stats, "problems": dict(problems)}
 
@@ -392,6 +452,42 @@ def test_offline_and_no_console_error(site):
 
 def test_dark_mode_figures_are_transparent(site):
     _check(site, "dark_figures", "figures drawn on a white slab or dimmed in dark mode")
+
+
+def test_one_search_field(site):
+    _check(site, "search_fields", "pages with more than one search field outside the text")
+
+
+SEARCHES = {"softmax": "part1/softmax.html", "batch normalization": "part4/batch_norm.html",
+            "dropout": "part3/dropout.html"}
+
+
+def search_results(query: str, n: int = 5) -> list[str]:
+    """The first ``n`` result links of the site's search page for ``query``, relative to the site."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page()
+        page.goto((SITE / "search.html").as_uri() + "?q=" + query.replace(" ", "+"), wait_until="load")
+        page.wait_for_selector("#search-results li", timeout=LOAD_TIMEOUT_MS)
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('#search-results li a'))"
+                              ".map(a => a.getAttribute('href'))")
+        browser.close()
+    return [h.split("?")[0].split("#")[0] for h in hrefs][:n]
+
+
+@pytest.mark.parametrize("query", sorted(SEARCHES))
+def test_search_ranks_the_chapter_first(site, query):
+    assert search_results(query)[0] == SEARCHES[query]
+
+
+def test_gallery_figures_have_alt_texts(site):
+    _check(site, "alt_texts", "gallery figures without an alt text of their own")
+
+
+def test_chapters_and_equations_are_numbered(site):
+    _check(site, "chapter_numbering", "chapter numbering problems")
 
 
 if __name__ == "__main__":
