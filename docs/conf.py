@@ -45,6 +45,8 @@ extensions = [
     "sphinx_togglebutton",
     # [source] links from every API entry to its code
     "sphinx.ext.viewcode",
+    # names in code cells and gallery scripts link to their API entries
+    "sphinx_codeautolink",
     # ```{gallery-figure}``` shows a gallery example's figure in a chapter
     "gallery_figure",
     # chapters numbered 1, 2, ... across the Parts; equations (n.1), (n.2), ... per chapter
@@ -119,6 +121,10 @@ napoleon_use_param = False
 # not torch.nn.Module's text about subclasses
 autodoc_inherit_docstrings = False
 
+# -- links from code to the API ------------------------------------------------
+# a chapter's cells run as one program: names imported in one cell link in the next
+codeautolink_concat_default = True
+
 # -- bibliography ------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "plain"
@@ -147,7 +153,12 @@ sphinx_gallery_conf = {
     "image_srcset": ["2x"],
 }
 
-suppress_warnings = ["mystnb.unknown_mime_type"]
+suppress_warnings = [
+    "mystnb.unknown_mime_type",
+    # an API example with "# doctest: +SKIP" (trimmed from the HTML) cannot be matched
+    # by sphinx-codeautolink even on the pages it skips; a missed link is no error
+    "codeautolink.match_block",
+]
 
 
 def setup(app):

@@ -5,6 +5,8 @@
   (the table itself stays, as a plain sortable-free table).
 - The root toctree: a caption that repeats the title of the one page under it
   (``Part I. …`` above ``Part I. …``) is dropped, so each part is listed once.
+- Links from code: sphinx-codeautolink links names in the chapters' cells to
+  the API; the gallery pages (linked by sphinx-gallery) and the API pages skip it.
 - Rendered code: linter pragmas (``# noqa: E402``) are noise for a reader and
   are removed from the displayed code, not from the code that runs.
 - API signatures: a module class that takes no arguments of its own shows
@@ -33,6 +35,10 @@ API_PREFIX = "api/generated/"
 def strip_cdn(app, docname, source):
     if docname.endswith("sg_execution_times"):
         source[0] = _CDN_BLOCK.sub("", source[0])
+    # sphinx-codeautolink links the chapters' cells; the gallery pages get their
+    # links from sphinx-gallery, and the API pages are the targets themselves
+    if docname.startswith(("gallery/", API_PREFIX)) and app.env.doc2path(docname).suffix == ".rst":
+        source[0] = ".. autolink-skip:: file\n\n" + source[0]
 
 
 def _title_of(app, docname: str) -> str | None:
@@ -165,7 +171,24 @@ def offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _guard_codeautolink_sections() -> None:
+    """sphinx-codeautolink 0.20 pops a title for every section it leaves, also for a
+    section it saw no title of, and fails with "pop from empty list" on such a page
+    (the activations chapter). Pop only what was pushed."""
+    try:
+        from sphinx_codeautolink.extension.block import CodeBlockAnalyser
+    except ImportError:  # the docs extra is not installed; conf.py then fails on the extension anyway
+        return
+
+    def depart_section(self, node) -> None:
+        if self.title_stack:
+            self.title_stack.pop()
+
+    CodeBlockAnalyser.depart_section = depart_section
+
+
 def setup(app):
+    _guard_codeautolink_sections()
     app.connect("source-read", strip_cdn)
     app.connect("doctree-read", doctree_read)
     app.connect("env-merge-info", merge_info)

@@ -18,6 +18,7 @@ the 10,000 test images are evaluated once. The multi-seed means come from
 # run; the test set plays no part in that choice.
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from dlbook.budget import get_budget
 from dlbook.experiments import CONFIGS, load_split, run_config
@@ -53,7 +54,7 @@ for p in results["beyond"]["pseudo_labels"]:
 # where used, augmentation. The gap between the two is the price the
 # regularizers charge on the training set; the validation curve shows what
 # they buy.
-fig, axes = plt.subplots(2, 3, figsize=(11, 6), sharey=True)
+fig, axes = plt.subplots(3, 2, figsize=(8, 9.5), sharey=True)
 for ax, (name, r) in zip(axes.flat, results.items()):
     h = r["history"]
     epochs = range(1, len(h["val_accuracy"]) + 1)
@@ -68,13 +69,16 @@ for ax, (name, r) in zip(axes.flat, results.items()):
                 ax.axvline(e + 0.5, color=PALETTE[3], lw=0.8, ls="-.")
     ax.set_title(name)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(70, 100.5)
-axes[0, 0].set_ylabel("accuracy (%)")
-axes[1, 0].set_ylabel("accuracy (%)")
-axes[0, 0].legend(loc="lower right", fontsize=8)
-fig.suptitle(f"Learning curves, budget {budget!r} (dotted: epoch selected on validation; "
+for ax in axes[:, 0]:
+    ax.set_ylabel("accuracy (%)")
+fig.suptitle(f"Learning curves, budget {budget!r}\n(dotted: epoch selected on validation; "
              "dash-dotted: a new student starts)")
-fig.tight_layout()
+# one legend for all panels, above them, where it covers no curve
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=3, frameon=False,
+           bbox_to_anchor=(0.5, 0.935))
+fig.tight_layout(rect=(0, 0, 1, 0.925))
 plt.show()
 
 # %%

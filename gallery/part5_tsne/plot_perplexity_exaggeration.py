@@ -43,7 +43,11 @@ def run(ax, title, **kwargs):
     Y = tsne.fit_transform(X)
     acc = one_nn_accuracy(Y, labels)
     ax.scatter(Y[:, 0], Y[:, 1], s=2, c=[CMAP(int(k)) for k in labels], rasterized=True)
-    ax.set_title(f"{title}\n1-NN acc. {acc:.3f}, KL {tsne.kl_divergence_:.2f}", fontsize=9)
+    for k in range(10):  # each digit's label at the median of its points, so no legend is needed
+        mx, my = Y[labels == k].median(0).values.tolist()
+        ax.text(mx, my, str(k), fontsize=11, fontweight="bold", ha="center", va="center",
+                bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": CMAP(k), "alpha": 0.85})
+    ax.set_title(f"{title}\n1-NN acc. {acc:.3f}, KL {tsne.kl_divergence_:.2f}", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     print(f"{title:<28} 1-NN accuracy {acc:.3f}  KL {tsne.kl_divergence_:.3f}")
@@ -58,7 +62,7 @@ def run(ax, title, **kwargs):
 # several clumps. A large perplexity brings more points into each
 # neighbourhood, and the map shows coarser structure with fewer, rounder
 # groups. The 1-NN accuracy measures local structure only.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.6))
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
 for ax, perp in zip(axes, [5, 30, 100]):
     run(ax, f"perplexity {perp}", perplexity=perp)
 fig.tight_layout()
@@ -72,7 +76,7 @@ plt.show()
 # in. Its effect is mostly on the global arrangement of the groups, and it
 # matters more as the number of points grows; on small data sets both maps
 # can look alike. Compare the maps, not only the printed numbers.
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.8))
 run(axes[0], "exaggeration 12 (250 it.)", perplexity=30)
 run(axes[1], "no exaggeration", perplexity=30, early_exaggeration=1.0)
 fig.tight_layout()
