@@ -23,3 +23,22 @@ def test_no_control_characters(page):
     bad = [(n, line) for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
            if CONTROL.search(line)]
     assert not bad, f"{page.name}: control characters (a lost backslash?) on lines {[n for n, _ in bad]}"
+
+
+def test_gallery_times_are_read_from_sphinx_gallery_tables(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        from site_hooks import gallery_times
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path / "gallery" / "part4_cnn"
+    folder.mkdir(parents=True)
+    (folder / "sg_execution_times.rst").write_text(
+        "   * - :ref:`sphx_glr_gallery_part4_cnn_plot_pooling_regularization.py` "
+        "(``plot_pooling_regularization.py``)\n     - 12:45.678\n     - 0.0\n"
+        "   * - :ref:`sphx_glr_gallery_part4_cnn_plot_lenet_cnn.py` (``plot_lenet_cnn.py``)\n"
+        "     - 00:18.000\n     - 0.0\n")
+    assert gallery_times(tmp_path) == {"part4_cnn/plot_pooling_regularization.py": 765.678,
+                                       "part4_cnn/plot_lenet_cnn.py": 18.0}

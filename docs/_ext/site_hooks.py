@@ -15,10 +15,16 @@
   object, so a reader gets from the reference back to the derivation.
 - Chapter downloads: the header's download menu offers the executed notebook
   (``.ipynb``, with its outputs) beside the MyST source (``.md``).
+- Build times: at the end of a build, ``docs/_build/build-times.json`` lists
+  the seconds each gallery script ran in this build (from sphinx-gallery's
+  ``sg_execution_times`` files) and each page's cell execution (from
+  myst-nb, with whether it ran now or came from the cache).
+  ``benchmarks/time_build.py`` turns it into a results file.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -187,8 +193,39 @@ def _guard_codeautolink_sections() -> None:
     CodeBlockAnalyser.depart_section = depart_section
 
 
+_SG_TIME = re.compile(r"\* - :ref:`sphx_glr_\w*?_(plot_\w+)\.py`[^\n]*\n\s*- (\d+):(\d+(?:\.\d+)?)")
+
+
+def gallery_times(srcdir: Path) -> dict[str, float]:
+    """Seconds per gallery script run in this build, from sphinx-gallery's ``sg_execution_times.rst`` files."""
+    times = {}
+    for f in sorted((srcdir / "gallery").glob("*/sg_execution_times.rst")):
+        for m in _SG_TIME.finditer(f.read_text(encoding="utf-8")):
+            times[f"{f.parent.name}/{m.group(1)}.py"] = int(m.group(2)) * 60 + float(m.group(3))
+    return times
+
+
+def write_build_times(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    try:
+        from myst_nb.sphinx_ import NbMetadataCollector
+    except ImportError:
+        return
+    notebooks = {}
+    for docname in sorted(app.env.found_docs):
+        data = NbMetadataCollector.get_doc_data(app.env).get(docname, {}).get("exec_data")
+        if data:
+            notebooks[docname] = {"seconds": data.get("runtime"), "method": data.get("method"),
+                                  "succeeded": data.get("succeeded")}
+    record = {"gallery": gallery_times(Path(app.srcdir)), "notebooks": notebooks,
+              "plot_gallery": bool(app.config.sphinx_gallery_conf.get("plot_gallery", True))}
+    (Path(app.outdir).parent / "build-times.json").write_text(json.dumps(record, indent=1))
+
+
 def setup(app):
     _guard_codeautolink_sections()
+    app.connect("build-finished", write_build_times)
     app.connect("source-read", strip_cdn)
     app.connect("doctree-read", doctree_read)
     app.connect("env-merge-info", merge_info)
