@@ -30,7 +30,7 @@ def test_gallery_times_are_read_from_sphinx_gallery_tables(tmp_path):
 
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        from site_hooks import gallery_times
+        from build_times import gallery_times
     finally:
         sys.path.pop(0)
     folder = tmp_path / "gallery" / "part4_cnn"

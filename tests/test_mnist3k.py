@@ -44,6 +44,25 @@ def test_realistic_protocol_validates_on_the_3000_labelled_images_only(smoke_dat
         load_split("mnist", "smoke", protocol="test-set")
 
 
+def test_split_costs_trains_like_realistic_and_validates_like_large_val(smoke_data):
+    large = load_split("mnist", "smoke", protocol="large-val")
+    mixed = load_split("mnist", "smoke", protocol="split-costs")
+    assert torch.equal(mixed["labeled"][0], smoke_data["labeled"][0])
+    assert torch.equal(mixed["val"][0], large["val"][0])
+    assert mixed["protocol"] == "split-costs"
+
+
+def test_results_file_names_carry_the_protocol():
+    from argparse import Namespace
+
+    from dlbook.experiments.mnist3k import results_name
+
+    assert results_name(Namespace(dataset="mnist", protocol="large-val")) == "mnist3k.json"
+    assert results_name(Namespace(dataset="mnist", protocol="realistic")) == "mnist3k-realistic.json"
+    assert results_name(Namespace(dataset="fashion-mnist", protocol="split-costs")) == \
+        "mnist3k-fashion-mnist-split-costs.json"
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_each_row_runs_and_beats_chance(smoke_data, name):
     r = run_config(name, seed=0, budget="smoke", data=smoke_data, progress=False)
