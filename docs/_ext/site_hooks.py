@@ -34,6 +34,7 @@ from docutils import nodes
 from sphinx import addnodes
 
 _CDN_BLOCK = re.compile(r"^  \.\. raw:: html\n.*?</script>\n(?=\n  \.\. list-table)", re.S | re.M)
+_FIELDS = re.compile(r"\A\ufeff?(?:[ \t]*\n)*(?::[\w-]+:[^\n]*\n)*")
 _NOQA = re.compile(r"[ \t]*#[ \t]*noqa\b[^\n]*")
 CHAPTER_PREFIX = "part"
 API_PREFIX = "api/generated/"
@@ -45,7 +46,9 @@ def strip_cdn(app, docname, source):
     # sphinx-codeautolink links the chapters' cells; the gallery pages get their
     # links from sphinx-gallery, and the API pages are the targets themselves
     if docname.startswith(("gallery/", API_PREFIX)) and app.env.doc2path(docname).suffix == ".rst":
-        source[0] = ".. autolink-skip:: file\n\n" + source[0]
+        # after any file-wide fields (":orphan:"), which must open the file
+        head = _FIELDS.match(source[0]).end()
+        source[0] = source[0][:head] + "\n.. autolink-skip:: file\n\n" + source[0][head:]
 
 
 def _title_of(app, docname: str) -> str | None:
