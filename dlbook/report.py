@@ -306,8 +306,8 @@ def scoreboard(results_dir: str | Path) -> Table:
     []
     """
     rows = [summarize_result(p) for p in sorted(Path(results_dir).glob("*.json"))]
-    columns = ["experiment", "our result", "syllabus", "published anchor", "run (commit, date)"]
+    columns = ["experiment", "our result", "syllabus", "published anchor", "commit, date"]
     # the commands are long: they go under the table, one per file, not into a column
     return Table(columns, [[r["experiment"], r["headline"], r["syllabus"], r["published"],
-                            f"{r['commit']}, {r['date']}"] for r in rows],
+                            f"{r['commit'][:7]}, {r['date']}"] for r in rows],
                  provenance={f"docs/results/{r['file']}": r["command"] for r in rows})

@@ -47,7 +47,7 @@ def test_scoreboard_has_a_row_per_results_file():
     assert len(board.rows) == len(files) > 0
     for path, row in zip(files, board.rows):
         record = json.loads(path.read_text())
-        assert row[-1].startswith((record.get("commit") or "–")[:12])
+        assert row[-1].startswith((record.get("commit") or "–")[:7])
         assert board.provenance[f"docs/results/{path.name}"] == record.get("command", "–")
         assert row[1] != "–", f"no headline rule reads {path.name}"
 
