@@ -34,6 +34,8 @@ from dlbook.data import batchify, load_gutenberg, load_ptb
 from dlbook.experiments.runner import study_record
 from dlbook.runs import provenance
 
+# the base of the claim-* rows; each of them changes one setting
+_CLAIM_BASE = dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=6)
 #: Row name -> model and training settings. ``seed`` is the seed write-up's test perplexity at that size.
 ROWS = {
     "tiny": dict(model="lstm", emb=32, hidden=32, layers=1, batch=20, bptt=20, lr=1.0, clip=5.0, epochs=1),
@@ -62,26 +64,16 @@ ROWS = {
     "context": dict(model="context", hidden=200, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
                     dropout=0.2),
     # controlled runs for the write-up's hyper-parameter claims: one change from the base 2 x 100 LSTM
-    "claim-depth-1": dict(model="lstm", emb=100, hidden=100, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25,
-                          epochs=6),
-    "claim-depth-3": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
-                          epochs=6),
-    "claim-depth-5": dict(model="lstm", emb=100, hidden=100, layers=5, batch=20, bptt=35, lr=20.0, clip=0.25,
-                          epochs=6),
-    "claim-emb-half": dict(model="lstm", emb=50, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
-                           epochs=6),
-    "claim-emb-equal": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
-                            epochs=6),
-    "claim-dropout-small": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
-                                epochs=6, dropout=0.5),
-    "claim-large-no-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0,
-                                   clip=0.25, epochs=6),
-    "claim-large-dropout": dict(model="lstm", emb=400, hidden=400, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
-                                epochs=6, dropout=0.5),
-    "claim-tied": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=6,
-                       tie=True),
-    "claim-bptt-10": dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=10, lr=20.0, clip=0.25,
-                          epochs=6),
+    "claim-depth-1": {**_CLAIM_BASE, "layers": 1},
+    "claim-depth-3": {**_CLAIM_BASE, "layers": 3},
+    "claim-depth-5": {**_CLAIM_BASE, "layers": 5},
+    "claim-emb-half": {**_CLAIM_BASE, "emb": 50},
+    "claim-emb-equal": dict(_CLAIM_BASE),
+    "claim-dropout-small": {**_CLAIM_BASE, "dropout": 0.5},
+    "claim-large-no-dropout": {**_CLAIM_BASE, "emb": 400, "hidden": 400},
+    "claim-large-dropout": {**_CLAIM_BASE, "emb": 400, "hidden": 400, "dropout": 0.5},
+    "claim-tied": {**_CLAIM_BASE, "tie": True},
+    "claim-bptt-10": {**_CLAIM_BASE, "bptt": 10},
     # paper scale: run only under the ``full`` budget
     "zaremba-medium": dict(model="lstm", emb=650, hidden=650, layers=2, batch=20, bptt=35, lr=1.0, clip=5.0,
                            epochs=39, decay_start=6, decay=0.8, dropout=0.5, init=0.05, paper=82.7),
