@@ -42,3 +42,21 @@ def test_gallery_times_are_read_from_sphinx_gallery_tables(tmp_path):
         "     - 00:18.000\n     - 0.0\n")
     assert gallery_times(tmp_path) == {"part4_cnn/plot_pooling_regularization.py": 765.678,
                                        "part4_cnn/plot_lenet_cnn.py": 18.0}
+
+
+def test_gallery_progress_line_estimates_from_the_recorded_build():
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        from gallery_hooks import progress_line
+    finally:
+        sys.path.pop(0)
+    scripts = ["p1/plot_a.py", "p2/plot_b.py", "p3/plot_c.py"]
+    expected = {"p1/plot_a.py": 30.0, "p2/plot_b.py": 150.0, "p3/plot_c.py": 90.0}
+    assert progress_line("p2/plot_b.py", "default", scripts, ["p1/plot_a.py"], expected) == (
+        "gallery 2/3: p2/plot_b.py at budget default, about 150 s, then about 2 min for 1 more "
+        "(times of the recorded default build)")
+    assert progress_line("p3/plot_c.py", "default", scripts, scripts[:2], expected).endswith(
+        "about 90 s, the last one (times of the recorded default build)")
+    assert "no recorded ci build" in progress_line("p1/plot_a.py", "ci", scripts, [], {})

@@ -139,3 +139,14 @@ def test_study_with_two_jobs_matches_single_thread_runs(smoke_data, monkeypatch)
     assert study["rows"][0]["test_accuracy_per_seed"] == [direct["test_accuracy"]]
     with pytest.raises(ValueError, match="'jobs'"):
         run_study(seeds=1, budget="smoke", configs=["init"], jobs=0)
+
+
+def test_live_settings_shorten_only_the_default_budget():
+    """The gallery's live run is shorter at ``default``; the study command's settings do not change."""
+    from dlbook.experiments.mnist3k import LIVE_DEFAULT, budget_settings
+
+    study, live = budget_settings("default"), budget_settings("default", live=True)
+    assert live == study | LIVE_DEFAULT and live["epochs"] < study["epochs"]
+    assert set(LIVE_DEFAULT) <= set(study)  # no misspelt key slips through unused
+    for budget in ("smoke", "ci", "full"):
+        assert budget_settings(budget, live=True) == budget_settings(budget)

@@ -59,3 +59,12 @@ def test_command_line_writes_and_merges(tmp_path):
     merged = json.loads((tmp_path / "mr.json").read_text())
     assert [r["name"] for r in merged["rows"]] == ["nbsvm", "qrnn"]
     assert merged["rows"][0]["run"]["command"] == first["command"] and "--merge" in merged["rows"][1]["run"]["command"]
+
+
+def test_live_settings_shorten_only_the_default_budget():
+    """The gallery's live run is shorter at ``default``; the study command's settings do not change."""
+    study, live = mr.budget_settings("default"), mr.budget_settings("default", live=True)
+    assert live == study | mr.LIVE_DEFAULT and live["epochs"] < study["epochs"]
+    assert set(mr.LIVE_DEFAULT) <= set(study)  # no misspelt key slips through unused
+    for budget in ("smoke", "ci", "full"):
+        assert mr.budget_settings(budget, live=True) == mr.budget_settings(budget)

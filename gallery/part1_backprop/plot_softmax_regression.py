@@ -38,7 +38,7 @@ use_style()
 generator = seed_everything(0)
 budget = get_budget()
 n_train = by_budget(smoke=2_000, ci=20_000, default=60_000)
-epochs = by_budget(smoke=1, ci=3, default=10, full=30)
+epochs = by_budget(smoke=1, ci=3, default=5, full=30)
 
 train_images, train_labels = load_mnist("train")
 test_images, test_labels = load_mnist("test")

@@ -80,7 +80,7 @@ plt.show()
 # ----------
 # The transforms work on whole batches, so augmenting an epoch is cheap next
 # to training on it.
-n = by_budget(smoke=1_000, ci=10_000, default=60_000)
+n = by_budget(smoke=1_000, ci=10_000, default=20_000, full=60_000)
 train, _ = load_mnist("train")
 batch = train[:n].float() / 255
 aug = rows["all combined"]

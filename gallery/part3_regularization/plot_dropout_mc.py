@@ -29,8 +29,8 @@ from dlbook.runs import fit, seed_everything
 
 use_style()
 generator = seed_everything(0)
-n_train = by_budget(smoke=2_000, ci=10_000, default=60_000)
-epochs = by_budget(smoke=1, ci=5, default=10, full=50)
+n_train = by_budget(smoke=2_000, ci=10_000, default=20_000, full=60_000)
+epochs = by_budget(smoke=1, ci=5, default=6, full=50)
 hidden = by_budget(smoke=128, ci=512, default=800, full=1024)
 Ks = by_budget(
     smoke=[1, 4],
@@ -38,8 +38,8 @@ Ks = by_budget(
     default=[1, 2, 5, 10, 20, 50],
     full=[1, 2, 5, 10, 20, 50, 100],
 )
-n_test = by_budget(smoke=1_000, ci=2_000, default=10_000)
-seeds = by_budget(smoke=1, ci=2, default=3)
+n_test = by_budget(smoke=1_000, ci=2_000, default=5_000, full=10_000)
+seeds = by_budget(smoke=1, ci=2, default=2, full=3)
 
 train_images, train_labels = load_mnist("train")
 test_images, test_labels = load_mnist("test")
@@ -84,7 +84,7 @@ print(
 # thinned networks, the arithmetic ensemble mean; its accuracy and
 # negative log-likelihood approach those of the full ensemble as
 # :math:`K` grows. Each :math:`K` is repeated with a few seeds (two at the
-# ``ci`` budget, three at ``default``), on the first ``n_test`` test images.
+# ``ci`` and ``default`` budgets, three at ``full``), on the first ``n_test`` test images.
 model.eval()
 with torch.no_grad():
     p_scaled = torch.softmax(model(X_test), dim=1)

@@ -26,10 +26,10 @@ from dlbook.features import KMeansFeatures
 from dlbook.plotting import use_style
 
 use_style()
-ks = by_budget(smoke=[10, 20], ci=[25, 50, 100], default=[25, 50, 100, 200, 400])
-n_unlabeled = by_budget(smoke=2_000, ci=10_000, default=50_000)
+ks = by_budget(smoke=[10, 20], ci=[25, 50, 100], default=[25, 50, 100, 200], full=[25, 50, 100, 200, 400])
+n_unlabeled = by_budget(smoke=2_000, ci=10_000, default=20_000, full=50_000)
 n_labeled = by_budget(smoke=500, ci=2_000, default=3_000)
-n_test = by_budget(smoke=500, ci=1_000, default=10_000)
+n_test = by_budget(smoke=500, ci=1_000, default=5_000, full=10_000)
 
 images, labels = load_mnist("train")
 test_images, test_labels = load_mnist("test")

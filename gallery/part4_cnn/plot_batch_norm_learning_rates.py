@@ -29,8 +29,8 @@ from dlbook.runs import iterate_minibatches, progress_bar, seed_everything
 
 use_style()
 budget = get_budget()
-n_train = by_budget(smoke=1_000, ci=10_000, default=60_000)
-epochs = by_budget(smoke=1, ci=3, default=10, full=30)
+n_train = by_budget(smoke=1_000, ci=10_000, default=20_000, full=60_000)
+epochs = by_budget(smoke=1, ci=3, default=4, full=30)
 learning_rates = by_budget(
     smoke=[0.1, 2.0], ci=[0.02, 0.1, 0.5, 2.0, 8.0], default=[0.02, 0.1, 0.5, 2.0, 8.0]
 )

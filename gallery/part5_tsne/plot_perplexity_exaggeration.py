@@ -23,7 +23,7 @@ from dlbook.manifold.benchmark import load_points
 from dlbook.plotting import use_style
 
 use_style()
-n = by_budget(smoke=350, ci=500, default=5000)
+n = by_budget(smoke=350, ci=500, default=2500, full=5000)
 n_iter = by_budget(smoke=300, ci=400, default=750)
 # the exact gradient is the faster one for a few hundred points
 method = by_budget(smoke="exact", ci="exact", default="fft")

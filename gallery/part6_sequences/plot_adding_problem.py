@@ -36,8 +36,8 @@ from dlbook.sequences import adding_problem
 
 use_style()
 budget = get_budget()
-T = by_budget(smoke=20, ci=50, default=100, full=200)
-steps = by_budget(smoke=30, ci=1200, default=4000, full=10000)
+T = by_budget(smoke=20, ci=50, default=60, full=200)
+steps = by_budget(smoke=30, ci=1200, default=1500, full=10000)
 hidden, batch, lr = 64, 64, 3e-3
 eval_every = max(steps // 30, 1)
 print(f"budget={budget}: sequences of T={T} steps, {steps} updates of batch {batch}, hidden size {hidden}")

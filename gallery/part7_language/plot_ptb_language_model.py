@@ -11,7 +11,8 @@ perplexity against the number of training tokens and then samples text at
 several inverse temperatures :math:`\\beta`.
 
 The budget sets the size of the slice: ``ci`` trains on 100,000 tokens,
-``default`` on the whole training stream for two epochs. These are short
+``default`` on 300,000 for one epoch, ``full`` on the whole training
+stream for two epochs. These are short
 runs; the chapter's results table comes from ``python -m dlbook.experiments lm``.
 """
 
@@ -33,9 +34,9 @@ use_style()
 budget = get_budget()
 torch.manual_seed(0)
 corpus = load_ptb()
-n_train = by_budget(smoke=10_000, ci=100_000, default=len(corpus.train))
+n_train = by_budget(smoke=10_000, ci=100_000, default=300_000, full=len(corpus.train))
 n_valid = by_budget(smoke=4_000, ci=10_000, default=len(corpus.valid))
-epochs = by_budget(smoke=1, ci=1, default=2)
+epochs = by_budget(smoke=1, ci=1, default=1, full=2)
 train = batchify(corpus.train[:n_train], 20)
 valid = batchify(corpus.valid[:n_valid], 10)
 model = RNNLM(len(corpus.vocab), 64, 64, num_layers=1, tie=True)
