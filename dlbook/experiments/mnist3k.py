@@ -103,7 +103,7 @@ LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
 #: The docs build's live run at the ``default`` budget: these settings replace the study's
 #: (see :func:`budget_settings`), so that the whole book builds in about 30 minutes on 2 cores.
-LIVE_DEFAULT = {"epochs": 12, "pseudo_epochs": 12, "beyond_student_epochs": 2, "linear_epochs": 30,
+LIVE_DEFAULT = {"epochs": 12, "pseudo_epochs": 12, "beyond_student_epochs": 1, "linear_epochs": 30,
                 "kmeans_k": 64, "kmeans_patches": 40_000, "kmeans_iters": 15, "kmeans_fit_images": 20_000}
 
 

@@ -76,7 +76,7 @@ FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fol
 
 #: The docs build's live run at the ``default`` budget (see :func:`budget_settings`): a few
 #: epochs, so that the whole book builds in about 30 minutes on 2 cores.
-LIVE_DEFAULT = {"epochs": 6, "patience": 2}
+LIVE_DEFAULT = {"epochs": 5, "patience": 2}
 
 
 def budget_settings(budget: str | None = None, *, live: bool = False) -> dict:
@@ -91,7 +91,7 @@ def budget_settings(budget: str | None = None, *, live: bool = False) -> dict:
     Examples
     --------
     >>> budget_settings("default")["epochs"], budget_settings("default", live=True)["epochs"]
-    (15, 6)
+    (15, 5)
     """
     budget = get_budget(budget)
     if live and budget == "default":

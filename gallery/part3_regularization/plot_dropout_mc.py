@@ -38,7 +38,7 @@ Ks = by_budget(
     default=[1, 2, 5, 10, 20, 50],
     full=[1, 2, 5, 10, 20, 50, 100],
 )
-n_test = by_budget(smoke=1_000, ci=2_000, default=5_000, full=10_000)
+n_test = by_budget(smoke=1_000, ci=2_000, default=3_000, full=10_000)
 seeds = by_budget(smoke=1, ci=2, default=2, full=3)
 
 train_images, train_labels = load_mnist("train")

@@ -35,7 +35,7 @@ from dlbook.manifold.benchmark import run_benchmark
 from dlbook.plotting import PALETTE, use_style
 
 use_style()
-n = by_budget(smoke=300, ci=400, default=2000, full=10000)
+n = by_budget(smoke=300, ci=400, default=1500, full=10000)
 trust_n = min(n, 2000)
 print(f"budget={get_budget()}: {n} points")
 live = run_benchmark(

@@ -8,7 +8,7 @@ with :func:`dlbook.experiments.mr.run_fold`: NBSVM-bi, Kim's CNN-rand, an
 LSTM with max pooling and a QRNN (the ``full`` budget adds the
 bidirectional LSTM). Each neural row keeps the epoch with the best accuracy
 on the held-out 10% of the training folds. At the ``default`` budget the
-live rows train for at most six epochs
+live rows train for at most five epochs
 (:data:`dlbook.experiments.mr.LIVE_DEFAULT`), fewer than the study's
 fifteen, so that the whole book builds in about 30 minutes. The 10-fold means come from
 ``python -m dlbook.experiments mr`` and are shown on the chapter page.
