@@ -68,3 +68,18 @@ def test_live_settings_shorten_only_the_default_budget():
     assert set(mr.LIVE_DEFAULT) <= set(study)  # no misspelt key slips through unused
     for budget in ("smoke", "ci", "full"):
         assert mr.budget_settings(budget, live=True) == mr.budget_settings(budget)
+
+
+def test_beyond_reuses_the_cached_cnn_rand_fold(tmp_path):
+    """``beyond`` with the cached cnn-rand network of its fold gives what training that network again gives."""
+    mr._run_task("cnn-rand", 0, "smoke", str(tmp_path))
+    cached = json.loads((tmp_path / "mr-cnn-rand-smoke-fold0.json").read_text())
+    assert len(cached["val_probabilities"]) == 960 and len(cached["test_probabilities"]) == 1067
+    reused = mr._run_task("beyond", 0, "smoke", str(tmp_path))
+    trained = mr.run_fold("beyond", 0, "smoke", progress=False)
+    assert reused["cnn_reused"] and "cnn_reused" not in trained
+    assert reused["cnn_test_accuracy"] == trained["cnn_test_accuracy"] == cached["test_accuracy"]
+    assert abs(reused["test_accuracy"] - trained["test_accuracy"]) <= 2 / 1067  # probabilities rounded to 1e-5
+    assert reused["wall_time"] > cached["wall_time"]
+    with pytest.raises(ValueError, match="argument 'cnn'"):
+        mr.run_fold("beyond", 1, "smoke", cnn=cached)

@@ -371,10 +371,14 @@ def _corpus():
 
 
 def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
-             keep_model: bool = False, live: bool = False) -> dict:
+             keep_model: bool = False, live: bool = False, cnn: dict | None = None) -> dict:
     """Train and evaluate one row on fold ``k``.
 
     With ``live``, the gallery's live settings apply (see :func:`budget_settings`).
+    For ``beyond``, ``cnn`` may be the result of ``cnn-rand`` on the same fold and
+    budget (with its ``val_probabilities`` and ``test_probabilities``): the
+    ensemble then uses that network instead of training the same one again
+    (same seed, same data, same settings).
 
     Returns
     -------
@@ -382,8 +386,8 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         ``fold``, ``test_accuracy`` (at the epoch with the best validation accuracy), ``val_accuracy``,
         ``best_epoch``, ``epochs_run``, ``wall_time`` (s), ``vocab_size``, ``history`` (per epoch:
         train loss and accuracy, validation and test accuracy, cumulative seconds; empty for NBSVM),
-        ``test_probabilities`` (class 1, in the fold's index order) and, with ``keep_model``,
-        ``model`` and ``data``.
+        ``test_probabilities`` and, for the neural rows, ``val_probabilities`` (class 1, in the
+        part's index order) and, with ``keep_model``, ``model`` and ``data``.
     """
     if row not in ROWS:
         raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
@@ -407,25 +411,41 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             result.update(val_accuracy=float(((nb_val > 0).long() == data["val"]["labels"]).double().mean()),
                           test_probabilities=torch.sigmoid(nb_test).float(), epochs_run=0)
             result["test_accuracy"] = float(((nb_test > 0).long() == test_y).double().mean())
-    if row != "nbsvm":
+    if cnn is not None and (row != "beyond" or keep_model):
+        raise ValueError("run_fold: argument 'cnn' is only for row 'beyond' without keep_model")
+    if row != "nbsvm" and cnn is not None:  # beyond, with the cnn-rand network of this fold already trained
+        n_val, n_test = len(data["val"]["labels"]), len(test_y)
+        cnn_val, cnn_test = (torch.as_tensor(cnn.get(key, []), dtype=torch.float32)
+                             for key in ("val_probabilities", "test_probabilities"))
+        if cnn.get("fold") != k or cnn_val.shape != (n_val,) or cnn_test.shape != (n_test,):
+            raise ValueError(f"run_fold: argument 'cnn' must be a cnn-rand result of fold {k} with "
+                             f"val_probabilities ({n_val},) and test_probabilities ({n_test},)")
+        result.update({key: cnn[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy",
+                                                 "epochs_run")})
+        result.update(test_probabilities=cnn_test, val_probabilities=cnn_val, cnn_reused=True)
+    elif row != "nbsvm":
         net = _train_network(row, data, settings, k, progress)
         result.update({key: net[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy")})
         result["epochs_run"] = len(net["history"]["val_accuracy"])
         result["test_probabilities"] = _probabilities_in_index_order(net["model"], data["test"], net["pad"])
-        if row == "beyond":
-            a, b = _platt(nb_val, data["val"]["labels"])
-            cnn_val = _probabilities_in_index_order(net["model"], data["val"], net["pad"])
-            p_val = (torch.sigmoid(a * nb_val + b).float() + cnn_val) / 2
-            p_test = (torch.sigmoid(a * nb_test + b).float() + result["test_probabilities"]) / 2
-            result.update(cnn_test_accuracy=result["test_accuracy"],
-                          val_accuracy=_accuracy(p_val, data["val"]["labels"]),
-                          test_accuracy=_accuracy(p_test, test_y), test_probabilities=p_test)
+        result["val_probabilities"] = _probabilities_in_index_order(net["model"], data["val"], net["pad"])
         if keep_model:
             result["model"] = net["model"]
+    if row == "beyond":
+        a, b = _platt(nb_val, data["val"]["labels"])
+        cnn_val = result["val_probabilities"]
+        p_val = (torch.sigmoid(a * nb_val + b).float() + cnn_val) / 2
+        p_test = (torch.sigmoid(a * nb_test + b).float() + result["test_probabilities"]) / 2
+        result.update(cnn_test_accuracy=result["test_accuracy"], cnn_val_accuracy=result["val_accuracy"],
+                      val_accuracy=_accuracy(p_val, data["val"]["labels"]),
+                      test_accuracy=_accuracy(p_test, test_y), test_probabilities=p_test,
+                      val_probabilities=p_val)
     if keep_model:
         result["data"] = data
         result["nbsvm"] = nb
     result["wall_time"] = time.perf_counter() - start
+    if cnn is not None:  # the ensemble's time includes the training of the network it reuses
+        result["wall_time"] += cnn["wall_time"]
     return result
 
 
@@ -438,8 +458,16 @@ def _run_task(row, k, budget, cache=None):
     if path is not None and path.is_file():
         return json.loads(path.read_text())
     commit = provenance()["commit"]  # read before the run: the code that runs
-    r = run_fold(row, k, budget, progress=False)
-    r["test_probabilities"] = [round(float(p), 5) for p in r["test_probabilities"]]
+    cnn = None
+    if row == "beyond" and cache is not None:  # reuse the cnn-rand network of this fold when it is cached
+        cnn_path = Path(cache) / f"mr-cnn-rand-{budget}-fold{k}.json"
+        if cnn_path.is_file():
+            cnn = json.loads(cnn_path.read_text())
+            cnn = cnn if "val_probabilities" in cnn else None  # older caches lack them: train again
+    r = run_fold(row, k, budget, progress=False, cnn=cnn)
+    for key in ("test_probabilities", "val_probabilities"):
+        if key in r:
+            r[key] = [round(float(p), 5) for p in r[key]]
     r["commit"] = commit
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
