@@ -240,6 +240,10 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
         met = sum(bool(r.get("met")) for r in record["rows"])
         return (f"median time ratio dlbook / torch {statistics.median(ratios):.2f} over {len(ratios)} layer "
                 f"shapes; {met} of {len(ratios)} within their goal")
+    if experiment == "build":
+        return (f"the whole book built at budget {record['budget']!r} in {record['total_seconds'] / 60:.1f} min "
+                f"(gallery {record['gallery_seconds'] / 60:.1f} min, cells {record['notebook_seconds'] / 60:.1f} min; "
+                f"{record.get('cpu_count', '?')} cores, fp32 matmul {record['matmul_peak_gflops']:.0f} GFLOP/s)")
     if experiment == "tsne_benchmark":
         by = {r["method"]: r for r in record["results"] if "seconds" in r}
         ours, ref = by.get("dlbook-fft"), by.get("openTSNE")
