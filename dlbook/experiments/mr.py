@@ -391,6 +391,8 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     """
     if row not in ROWS:
         raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
+    if cnn is not None and (row != "beyond" or keep_model):
+        raise ValueError("run_fold: argument 'cnn' is only for row 'beyond' without keep_model")
     settings = budget_settings(budget, live=live)
     if data is None:
         sentences, labels, folds = _corpus()
@@ -411,8 +413,6 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             result.update(val_accuracy=float(((nb_val > 0).long() == data["val"]["labels"]).double().mean()),
                           test_probabilities=torch.sigmoid(nb_test).float(), epochs_run=0)
             result["test_accuracy"] = float(((nb_test > 0).long() == test_y).double().mean())
-    if cnn is not None and (row != "beyond" or keep_model):
-        raise ValueError("run_fold: argument 'cnn' is only for row 'beyond' without keep_model")
     if row != "nbsvm" and cnn is not None:  # beyond, with the cnn-rand network of this fold already trained
         n_val, n_test = len(data["val"]["labels"]), len(test_y)
         cnn_val, cnn_test = (torch.as_tensor(cnn.get(key, []), dtype=torch.float32)
