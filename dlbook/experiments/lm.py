@@ -45,6 +45,8 @@ ROWS = {
                                    clip=5.0, epochs=13, decay_start=4, decay=0.5, cutoffs=[2000, 6000]),
     "tied-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
                                epochs=40, dropout=0.2, tie=True, paper=87.17),
+    "adaptive-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0,
+                                   clip=0.25, epochs=40, dropout=0.2, cutoffs=[2000, 6000]),
     "lstm-2x250-tied-dropout": dict(model="lstm", emb=250, hidden=250, layers=2, batch=20, bptt=35, lr=20.0,
                                     clip=0.25, epochs=40, dropout=0.5, tie=True, seed=87.12),
     "gru-1x50": dict(model="gru", emb=50, hidden=50, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
