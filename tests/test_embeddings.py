@@ -263,7 +263,7 @@ def test_study_rows_on_a_toy_corpus():
     tests = {"wordsim353": [("cat", "dog", 8.0), ("cat", "red", 1.0), ("red", "blue", 7.0), ("cat", "zzz", 5.0)],
              "simlex999": [("cow", "horse", 8.0), ("cow", "green", 1.0), ("green", "yellow", 6.0)],
              "analogies": [("x", "cat", "dog", "red", "blue")]}
-    for model in MODELS:
+    for model in [m for m in MODELS if m != "lm-input"]:
         kv, seconds, _ = train(model, _toy_corpus(), hp, threads=1)
         row = evaluate(kv, tests)
         assert 0 < row["wordsim353_coverage"] <= 1 and seconds > 0
@@ -271,3 +271,40 @@ def test_study_rows_on_a_toy_corpus():
             assert row["wordsim353_coverage"] == 1.0 and "wordsim353_spearman_vocab_only" in row
         else:
             assert row["wordsim353_coverage"] == 0.75
+
+
+def test_study_neighbours_and_map_on_a_toy_corpus():
+    from dlbook.experiments.embeddings import PROBE_WORDS, embedding_map, neighbours
+
+    words = ["a", "b", "c", "d", "e", "f", PROBE_WORDS[0]]
+    kv = KeyedVectors(words, torch.eye(7)[:, :6] + 0.1 * torch.arange(42.0).reshape(7, 6).sin())
+    near = neighbours(kv, ["a", "not-a-word"], topn=3)
+    assert list(near) == ["a"] and len(near["a"]) == 3 and near["a"][0][0] != "a"
+    m = embedding_map(kv, n_words=4)
+    assert m["words"] == ["a", "b", "c", "d", PROBE_WORDS[0]] and len(m["xy"]) == 5
+
+
+def test_study_lm_input_reads_a_saved_language_model(tmp_path):
+    import os
+
+    from dlbook.data import load_ptb
+    from dlbook.experiments.embeddings import lm_input_vectors, train
+    from dlbook.models import RNNLM
+
+    root = os.environ.get("DLBOOK_DATA")
+    if not root or not os.path.isfile(os.path.join(root, "ptb", "ptb.train.txt")):
+        pytest.skip("DLBOOK_DATA has no ptb/ folder")
+    vocab = load_ptb(download=False).vocab
+    model = RNNLM(len(vocab), 8, 8)
+    path = tmp_path / "lm.pt"
+    torch.save(model.state_dict(), path)
+    kv = lm_input_vectors(str(path))
+    assert len(kv) == len(vocab) == 10_000
+    assert torch.equal(kv["the"], model.embedding.weight.detach()[vocab.stoi["the"]])
+    kv2, seconds, extra = train("lm-input", [], {}, threads=1, lm_params=str(path))
+    assert seconds is None and extra["lm_params"] == str(path) and len(kv2) == 10_000
+    with pytest.raises(ValueError, match="--lm-params"):
+        train("lm-input", [], {}, threads=1)
+    torch.save({"other.weight": torch.zeros(3)}, path)
+    with pytest.raises(ValueError, match="embedding.weight"):
+        lm_input_vectors(str(path))

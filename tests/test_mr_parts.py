@@ -225,3 +225,19 @@ def test_adadelta_lazy_rows_gives_the_same_parameters():
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="lazy_rows"):
         Adadelta([a], lazy_rows=True, weight_decay=0.1)
+
+
+def test_combine_log_odds_recovers_temperature_and_weight():
+    from dlbook.experiments.mr import combine_log_odds
+
+    g = torch.Generator().manual_seed(0)
+    true = torch.randn(20000, generator=g, dtype=torch.float64) * 2
+    y = (torch.rand(20000, generator=g, dtype=torch.float64) < torch.sigmoid(true)).long()
+    overconfident = torch.sigmoid(3 * true)  # log-odds 3 times too large: the temperature should be 1/3
+    noise = torch.randn(20000, generator=g, dtype=torch.float64)
+    c = combine_log_odds(noise, overconfident, y)  # NBSVM scores carry nothing: all weight on the CNN
+    assert abs(c["temperature"] - 1 / 3) <= 0.05 and c["weight"] <= 0.1
+    c = combine_log_odds(2 * true - 1, torch.sigmoid(noise), y)  # the CNN carries nothing: all weight on NBSVM
+    assert c["weight"] >= 0.9 and abs(c["a"] - 0.5) < 0.05 and abs(c["b"] - 0.5) < 0.1
+    with pytest.raises(ValueError, match=r"argument 'cnn_val' must have shape \(20000,\)"):
+        combine_log_odds(noise, overconfident[:5], y)

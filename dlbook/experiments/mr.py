@@ -28,9 +28,11 @@ The rows:
 ``qrnn``
     a :class:`dlbook.nn.QRNN` layer (window 2) with max pooling.
 ``beyond``
-    NBSVM-bi and CNN-rand trained on the same training part, their
-    probabilities averaged (the NBSVM score turned into a probability by
-    a logistic fit on the validation part).
+    NBSVM-bi and CNN-rand combined in log-odds: the NBSVM score mapped by
+    a logistic fit and the CNN's logit by a temperature, both fitted on
+    the validation part, then a weighted sum whose weight is chosen on
+    the validation part (:func:`combine_log_odds`); the NBSVM is then
+    fitted again on the whole training folds for the test predictions.
 
 Sequences are batched by length (buckets of similar length, padded to the
 longest in the batch), which is what makes the runs fit on a CPU.
@@ -57,7 +59,7 @@ from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "KimCNN", "RNNClassifier", "budget_settings", "build_fold",
-           "make_batches", "run_fold", "run_study"]
+           "combine_log_odds", "make_batches", "run_fold", "run_study"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -69,7 +71,7 @@ ROWS = {
     "lstm-meanmax": "LSTM, mean and max concatenated",
     "bilstm": "BiLSTM, max over time",
     "qrnn": "QRNN (window 2, fo-pooling), max over time",
-    "beyond": "ensemble: NBSVM-bi + CNN-rand probabilities averaged",
+    "beyond": "ensemble: NBSVM-bi + CNN-rand log-odds, weighted on the validation part",
 }
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
 
@@ -363,6 +365,65 @@ def _platt(scores: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return float(a), float(b)
 
 
+#: Grids of :func:`combine_log_odds`: the CNN's temperature and the NBSVM's weight.
+TEMPERATURES = tuple(round(0.05 * i, 2) for i in range(1, 41))
+WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
+
+
+def _logit(p: torch.Tensor) -> torch.Tensor:
+    p = p.double().clamp(1e-6, 1 - 1e-6)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def _nll(z: torch.Tensor, y: torch.Tensor) -> float:
+    return float(F.binary_cross_entropy_with_logits(z, y.double()))
+
+
+def combine_log_odds(nb_val: torch.Tensor, cnn_val: torch.Tensor, y_val: torch.Tensor) -> dict:
+    """Fit the ensemble of ``beyond`` on the validation part.
+
+    With NBSVM scores :math:`s`, CNN probabilities :math:`p` and labels
+    :math:`y` of the validation sentences, it fits in turn
+
+    * :math:`a, b` of the logistic map :math:`z_{nb} = a s + b` (Newton's method),
+    * a temperature :math:`\\tau` of the CNN's log-odds,
+      :math:`z_{cnn} = \\tau \\log\\frac{p}{1-p}`, from :data:`TEMPERATURES`,
+    * a weight :math:`w` from :data:`WEIGHTS` of
+      :math:`z = w z_{nb} + (1 - w) z_{cnn}`,
+
+    each minimising the mean negative log-likelihood of the validation
+    labels. A sentence is positive when :math:`z > 0`.
+
+    Parameters
+    ----------
+    nb_val, cnn_val, y_val : torch.Tensor
+        Shape ``(N,)`` each: NBSVM scores, CNN class-1 probabilities, labels in {0, 1}.
+
+    Returns
+    -------
+    dict
+        ``a``, ``b``, ``temperature``, ``weight``.
+
+    Examples
+    --------
+    >>> y = torch.tensor([0, 1, 0, 1, 1, 0])
+    >>> c = combine_log_odds(torch.tensor([-2., 1., -1., 2., 0.5, -0.5]),
+    ...                      torch.tensor([0.1, 0.99, 0.4, 0.8, 0.2, 0.01]), y)
+    >>> sorted(c), 0 <= c["weight"] <= 1
+    (['a', 'b', 'temperature', 'weight'], True)
+    """
+    n = len(y_val)
+    for name, t in (("nb_val", nb_val), ("cnn_val", cnn_val)):
+        if t.shape != (n,):
+            raise ValueError(f"combine_log_odds: argument '{name}' must have shape ({n},) like y_val, "
+                             f"got {tuple(t.shape)}")
+    a, b = _platt(nb_val, y_val)
+    z_nb, l_cnn = a * nb_val.double() + b, _logit(cnn_val)
+    tau = min(TEMPERATURES, key=lambda t: _nll(t * l_cnn, y_val))
+    w = min(WEIGHTS, key=lambda w: _nll(w * z_nb + (1 - w) * tau * l_cnn, y_val))
+    return {"a": a, "b": b, "temperature": tau, "weight": w}
+
+
 @functools.lru_cache(maxsize=1)
 def _corpus():
     """MR tokenized, its labels and the 10 folds, loaded once per process."""
@@ -402,13 +463,16 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     test_y = data["test"]["labels"]
     nb = None
     if row in ("nbsvm", "beyond"):
+        all_tokens = data["train"]["tokens"] + data["val"]["tokens"]
+        all_labels = torch.cat([data["train"]["labels"], data["val"]["labels"]])
         if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
-            fit_tokens = data["train"]["tokens"] + data["val"]["tokens"]
-            fit_labels = torch.cat([data["train"]["labels"], data["val"]["labels"]])
-        else:  # the validation part fits the logistic map of the NBSVM score
-            fit_tokens, fit_labels = data["train"]["tokens"], data["train"]["labels"]
-        nb = NBSVM(n=2).fit(fit_tokens, fit_labels)
+            nb = NBSVM(n=2).fit(all_tokens, all_labels)
+        else:  # fitted without the validation part, whose scores then fit the ensemble
+            nb = NBSVM(n=2).fit(data["train"]["tokens"], data["train"]["labels"])
         nb_val, nb_test = nb.decision_function(data["val"]["tokens"]), nb.decision_function(data["test"]["tokens"])
+        if row == "beyond":  # the test scores come from an NBSVM fitted on all the training folds, as nbsvm's
+            nb = NBSVM(n=2).fit(all_tokens, all_labels)
+            nb_test = nb.decision_function(data["test"]["tokens"])
         if row == "nbsvm":
             result.update(val_accuracy=float(((nb_val > 0).long() == data["val"]["labels"]).double().mean()),
                           test_probabilities=torch.sigmoid(nb_test).float(), epochs_run=0)
@@ -432,14 +496,19 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         if keep_model:
             result["model"] = net["model"]
     if row == "beyond":
-        a, b = _platt(nb_val, data["val"]["labels"])
-        cnn_val = result["val_probabilities"]
-        p_val = (torch.sigmoid(a * nb_val + b).float() + cnn_val) / 2
-        p_test = (torch.sigmoid(a * nb_test + b).float() + result["test_probabilities"]) / 2
+        cnn_val, cnn_test = result["val_probabilities"], result["test_probabilities"]
+        c = combine_log_odds(nb_val, cnn_val, data["val"]["labels"])
+
+        def ensemble(nb_scores, cnn_probs):
+            z = c["weight"] * (c["a"] * nb_scores.double() + c["b"]) \
+                + (1 - c["weight"]) * c["temperature"] * _logit(cnn_probs)
+            return torch.sigmoid(z).float()
+
+        p_val, p_test = ensemble(nb_val, cnn_val), ensemble(nb_test, cnn_test)
         result.update(cnn_test_accuracy=result["test_accuracy"], cnn_val_accuracy=result["val_accuracy"],
                       val_accuracy=_accuracy(p_val, data["val"]["labels"]),
                       test_accuracy=_accuracy(p_test, test_y), test_probabilities=p_test,
-                      val_probabilities=p_val)
+                      val_probabilities=p_val, ensemble=c)
     if keep_model:
         result["data"] = data
         result["nbsvm"] = nb
@@ -510,6 +579,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
                  "budget": budget, "jobs": jobs}
         if row == "beyond":
             entry["cnn_test_accuracy_per_fold"] = [r["cnn_test_accuracy"] for r in runs]
+            entry["ensemble_per_fold"] = [r.get("ensemble") for r in runs]
         out.append(entry)
         if progress is not False:
             print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
