@@ -205,8 +205,11 @@ REFERENCES: dict[str, dict[str, str]] = {
 def _experiment_of(name: str, record: Mapping[str, Any]) -> str:
     if "experiment" in record:
         return str(record["experiment"])
-    if "rows" in record and record["rows"] and "ratio" in record["rows"][0]:
+    rows = record.get("rows")
+    if isinstance(rows, list) and rows and "ratio" in rows[0]:
         return name if name.startswith("bench_") else "bench_layers"
+    if "full_over_torch_time" in record:
+        return "bench_lm"
     if "results" in record and "settings" in record:
         return "tsne_benchmark"
     return name
@@ -235,6 +238,11 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
         best = max(ours, key=lambda r: r["wordsim353_spearman"])
         return (f"WordSim-353 Spearman {best['wordsim353_spearman']:.3f} at coverage "
                 f"{100 * best['wordsim353_coverage']:.0f}% ({best['model']} on {best['corpus']})")
+    if experiment == "bench_lm":
+        return (f"LM step, Zaremba-small shape: dlbook full softmax {record['full_over_torch_time']:.2f}x torch.nn's "
+                f"time (goal <= {record['goals']['full_over_torch_time']}); adaptive softmax "
+                f"{record['adaptive_speedup_over_torch']:.2f}x torch.nn's tokens/s "
+                f"(goal >= {record['goals']['adaptive_speedup_over_torch']})")
     if experiment.startswith("bench_"):
         ratios = [r["ratio"] for r in record["rows"]]
         met = sum(bool(r.get("met")) for r in record["rows"])
