@@ -308,3 +308,44 @@ def test_study_lm_input_reads_a_saved_language_model(tmp_path):
     torch.save({"other.weight": torch.zeros(3)}, path)
     with pytest.raises(ValueError, match="embedding.weight"):
         lm_input_vectors(str(path))
+
+
+def test_shared_negatives_gradient_matches_autograd():
+    from dlbook.embeddings import sgns_shared_loss_and_grad
+
+    g = torch.Generator().manual_seed(1)
+    B, P, K, d = 4, 9, 3, 5
+    h = torch.randn(B, d, dtype=torch.float64, generator=g, requires_grad=True)
+    u_pos = torch.randn(P, d, dtype=torch.float64, generator=g, requires_grad=True)
+    u_neg = torch.randn(B, K, d, dtype=torch.float64, generator=g, requires_grad=True)
+    rows = torch.tensor([0, 0, 1, 1, 1, 2, 3, 3, 3])
+    weight = torch.tensor([[2.0, 2, 1], [3, 3, 3], [1, 0, 1], [3, 2, 3]], dtype=torch.float64)
+    s_pos = (u_pos * h[rows]).sum(1)
+    s_neg = torch.einsum("bkd,bd->bk", u_neg, h)
+    by_autograd = torch.zeros(B, dtype=torch.float64).index_add(0, rows, -torch.nn.functional.logsigmoid(s_pos))
+    by_autograd = by_autograd - (weight * torch.nn.functional.logsigmoid(-s_neg)).sum(1)
+    grads = torch.autograd.grad(by_autograd.sum(), (h, u_pos, u_neg))
+    loss, *ours = sgns_shared_loss_and_grad(h.detach(), u_pos.detach(), rows, u_neg.detach(), weight)
+    assert torch.allclose(loss, by_autograd.detach())
+    for a, b in zip(ours, grads):
+        assert torch.allclose(a, b)
+    with pytest.raises(ValueError, match=r"u_neg \(B, K, d\)"):
+        sgns_shared_loss_and_grad(h.detach(), u_pos.detach(), rows, u_neg.detach()[:2], weight)
+
+
+def test_shared_negatives_equal_per_pair_negatives_for_one_pair_per_centre():
+    from dlbook.embeddings import sgns_shared_loss_and_grad
+
+    g = torch.Generator().manual_seed(2)
+    h, u = torch.randn(3, 4, generator=g), torch.randn(3, 1 + 2, 4, generator=g)
+    loss, gh, gu = sgns_loss_and_grad(h, u)
+    loss2, gh2, gpos, gneg = sgns_shared_loss_and_grad(h, u[:, 0], torch.arange(3), u[:, 1:], torch.ones(3, 2))
+    assert torch.allclose(loss, loss2) and torch.allclose(gh, gh2)
+    assert torch.allclose(gu[:, 0], gpos) and torch.allclose(gu[:, 1:], gneg)
+
+
+def test_shared_negatives_training_lowers_the_loss():
+    model = SkipGram(dim=16, window=3, min_count=1, epochs=3, sample=0, seed=0, shared_negatives=True)
+    model.fit(_toy_corpus(), progress=False)
+    k = max(1, len(model.losses) // 5)
+    assert sum(model.losses[-k:]) / k < sum(model.losses[:k]) / k

@@ -18,8 +18,9 @@ from dlbook.embeddings.models import (
     keep_probability,
     noise_distribution,
     sgns_loss_and_grad,
+    sgns_shared_loss_and_grad,
 )
 
 __all__ = ["CORPORA", "FastText", "KeyedVectors", "SkipGram", "char_ngrams", "evaluate_analogies",
            "evaluate_similarity", "fnv1a_32", "keep_probability", "load_corpus", "noise_distribution",
-           "sgns_loss_and_grad", "strip_gutenberg", "tokenize"]
+           "sgns_loss_and_grad", "sgns_shared_loss_and_grad", "strip_gutenberg", "tokenize"]

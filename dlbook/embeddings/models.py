@@ -31,8 +31,8 @@ from dlbook.embeddings.keyedvectors import KeyedVectors
 from dlbook.runs import progress_bar
 from dlbook.text import Vocab
 
-__all__ = ["SkipGram", "FastText", "sgns_loss_and_grad", "noise_distribution", "keep_probability",
-           "char_ngrams", "fnv1a_32"]
+__all__ = ["SkipGram", "FastText", "sgns_loss_and_grad", "sgns_shared_loss_and_grad", "noise_distribution",
+           "keep_probability", "char_ngrams", "fnv1a_32"]
 
 
 def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None):
@@ -83,6 +83,72 @@ def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | No
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)            # (P, d)
     grad_u = g.unsqueeze(2) * h.unsqueeze(1)                    # (P, 1+K, d)
     return terms.sum(1), grad_h, grad_u
+
+
+def sgns_shared_loss_and_grad(h: torch.Tensor, u_pos: torch.Tensor, pair_rows: torch.Tensor,
+                              u_neg: torch.Tensor, weight: torch.Tensor):
+    """Negative-sampling loss of all pairs of ``B`` centre words whose pairs share one set of noise words.
+
+    Centre word :math:`b` has input vector :math:`h_b`, contexts
+    :math:`o \\in C_b` and noise words :math:`n_{b1}, \\dots, n_{bK}` that all of
+    its :math:`|C_b|` pairs use. Its loss is the sum of the pair losses,
+
+    .. math::
+
+        \\ell_b = \\sum_{o \\in C_b} -\\log\\sigma(u_o^\\top h_b)
+                 + \\sum_{k=1}^K m_{bk} \\bigl(-\\log\\sigma(-u_{n_{bk}}^\\top h_b)\\bigr),
+
+    with :math:`m_{bk}` the number of pairs that score noise word
+    :math:`k` (:math:`|C_b|`, less the pairs whose context word it is).
+    The gradients are :math:`(\\sigma(s) - 1) h_b` for a context row,
+    :math:`m_{bk}\\sigma(s_{bk}) h_b` for a noise row, and their matching
+    sums of output rows for :math:`h_b`.
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        Centre vectors, shape ``(B, d)``.
+    u_pos : torch.Tensor
+        Output vectors of the context words, shape ``(P, d)``.
+    pair_rows : torch.Tensor
+        Long, shape ``(P,)``: the centre (row of ``h``) of each pair.
+    u_neg : torch.Tensor
+        Output vectors of the noise words, shape ``(B, K, d)``.
+    weight : torch.Tensor
+        :math:`m_{bk}`, shape ``(B, K)``.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Shape ``(B,)``.
+    grad_h : torch.Tensor
+        Shape ``(B, d)``.
+    grad_u_pos, grad_u_neg : torch.Tensor
+        Shapes ``(P, d)`` and ``(B, K, d)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = sgns_shared_loss_and_grad(torch.zeros(1, 2), torch.ones(2, 2), torch.tensor([0, 0]),
+    ...                                 torch.ones(1, 1, 2), torch.tensor([[2.0]]))
+    >>> round(out[0].item(), 4)  # two pairs, each with one noise word: four times log 2
+    2.7726
+    """
+    B, d = h.shape if h.dim() == 2 else (None, None)
+    if (h.dim() != 2 or u_pos.dim() != 2 or u_pos.shape[1] != d or pair_rows.shape != (u_pos.shape[0],)
+            or u_neg.dim() != 3 or u_neg.shape[0] != B or u_neg.shape[2] != d or weight.shape != u_neg.shape[:2]):
+        raise ValueError(f"sgns_shared_loss_and_grad: expected h (B, d), u_pos (P, d), pair_rows (P,), "
+                         f"u_neg (B, K, d) and weight (B, K), got {tuple(h.shape)}, {tuple(u_pos.shape)}, "
+                         f"{tuple(pair_rows.shape)}, {tuple(u_neg.shape)} and {tuple(weight.shape)}")
+    h_pairs = h.index_select(0, pair_rows)
+    s_pos = (u_pos * h_pairs).sum(1)                                   # (P,)
+    s_neg = torch.bmm(u_neg, h.unsqueeze(2)).squeeze(2)                # (B, K)
+    loss = torch.zeros(B, dtype=h.dtype).index_add_(0, pair_rows, F.softplus(-s_pos))
+    loss = loss + (weight * F.softplus(s_neg)).sum(1)
+    g_pos = torch.sigmoid(s_pos) - 1.0
+    g_neg = weight * torch.sigmoid(s_neg)
+    grad_h = torch.bmm(g_neg.unsqueeze(1), u_neg).squeeze(1).index_add_(0, pair_rows, g_pos.unsqueeze(1) * u_pos)
+    return loss, grad_h, g_pos.unsqueeze(1) * h_pairs, g_neg.unsqueeze(2) * h.unsqueeze(1)
 
 
 def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tensor:
@@ -195,7 +261,16 @@ class SkipGram:
     update_cap : float
         A row used ``n`` times in a batch gets the sum of its gradients when
         ``n <= update_cap``, else ``update_cap`` times their mean (bounds the
-        step of frequent words and n-grams; 1 gives the mean).
+        step of frequent words and n-grams; 1 gives the mean). 64 matched
+        gensim on PTB and Gutenberg; 16 under-trained the frequent noise
+        words' output rows and fastText's shared n-gram rows (SimLex 0.120
+        against gensim's 0.186 on Gutenberg).
+    shared_negatives : bool
+        Draw the ``negative`` noise words once per centre word, shared by all
+        of its pairs (:func:`sgns_shared_loss_and_grad`), instead of once per
+        pair as word2vec does. Each pair still scores ``K`` draws from
+        :math:`P_n`, so the expected loss is the same; a batch reads and
+        writes about three times fewer output rows.
     threads : int, optional
         torch threads while training (the current count when omitted).
     seed : int
@@ -228,8 +303,8 @@ class SkipGram:
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, min_count: int = 5,
                  sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
-                 ns_exponent: float = 0.75, batch_words: int = 512, update_cap: float = 16.0,
-                 threads: int | None = None, seed: int = 0):
+                 ns_exponent: float = 0.75, batch_words: int = 512, update_cap: float = 64.0,
+                 shared_negatives: bool = False, threads: int | None = None, seed: int = 0):
         for name, value in [("dim", dim), ("window", window), ("negative", negative), ("min_count", min_count),
                             ("epochs", epochs), ("batch_words", batch_words)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -240,6 +315,7 @@ class SkipGram:
         self.sample, self.alpha, self.min_alpha, self.epochs = sample, alpha, min_alpha, epochs
         self.ns_exponent, self.batch_words, self.threads, self.seed = ns_exponent, batch_words, threads, seed
         self.update_cap = float(update_cap)
+        self.shared_negatives = bool(shared_negatives)
         self.losses: list[float] = []
         self.train_time = 0.0
 
@@ -320,12 +396,16 @@ class SkipGram:
                 if rows.numel() == 0:
                     continue
                 ctx = e_ids[jc[rows, cols]]                                       # (P,)
+                lr = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * done / expected)
+                if self.shared_negatives:
+                    self._shared_step(e_ids[pos], rows, ctx, gen, lr)
+                    done += pos.numel()
+                    continue
                 slot = torch.randint(0, self._noise_table.numel(), (ctx.numel() * k,), generator=gen)
                 neg = self._noise_table.index_select(0, slot).long().view(-1, k)
                 targets = torch.cat([ctx.unsqueeze(1), neg], 1)                   # (P, 1+K)
                 mask = torch.ones(targets.shape, dtype=torch.bool)
                 mask[:, 1:] = neg != ctx.unsqueeze(1)
-                lr = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * done / expected)
                 centres = e_ids[pos]
                 h = self._input(centres)                                          # (B, d)
                 u = self.w_out.index_select(0, targets.flatten()).view(*targets.shape, self.dim)
@@ -337,6 +417,25 @@ class SkipGram:
                 self._update_input(centres, grad_h, lr)
                 self.losses.append(float(loss.mean()))
                 done += pos.numel()
+
+    def _shared_step(self, centres, rows, ctx, gen, lr):
+        """One update with the noise words drawn once per centre word (``shared_negatives``)."""
+        B, k = centres.numel(), self.negative
+        slot = torch.randint(0, self._noise_table.numel(), (B * k,), generator=gen)
+        neg = self._noise_table.index_select(0, slot).long().view(B, k)
+        pairs = torch.bincount(rows, minlength=B).to(torch.float32)            # |C_b|
+        clash = (neg.index_select(0, rows) == ctx.unsqueeze(1)).to(torch.float32)
+        weight = pairs.unsqueeze(1) - torch.zeros(B, k).index_add_(0, rows, clash)   # m_bk
+        h = self._input(centres)
+        u_pos = self.w_out.index_select(0, ctx)
+        u_neg = self.w_out.index_select(0, neg.flatten()).view(B, k, self.dim)
+        loss, grad_h, grad_pos, grad_neg = sgns_shared_loss_and_grad(h, u_pos, rows, u_neg, weight)
+        flat = torch.cat([ctx, neg.flatten()])
+        grad_u = torch.cat([grad_pos, grad_neg.reshape(-1, self.dim)])
+        grad_u = grad_u * _share(flat, len(self.vocab), self.update_cap).unsqueeze(1)
+        self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
+        self._update_input(centres, grad_h, lr)
+        self.losses.append(float(loss.sum() / rows.numel()))
 
     # ----- vectors ---------------------------------------------------------------------------
     @property
@@ -363,18 +462,12 @@ class FastText(SkipGram):
         N-gram lengths (3 and 6 in the paper).
     buckets : int
         Rows shared by all n-grams through the hash.
-    update_cap : float
-        As :class:`SkipGram`, 64 by default: an n-gram row is shared by many
-        words, so a batch uses it many more times than a word's row, and a
-        cap of 16 under-trained the n-grams (PTB WS-353 0.102 against
-        gensim's 0.153; 0.159 with 64).
     **kwargs
         As :class:`SkipGram`.
     """
 
-    def __init__(self, *args, min_n: int = 3, max_n: int = 6, buckets: int = 2_000_000, update_cap: float = 64.0,
-                 **kwargs):
-        super().__init__(*args, update_cap=update_cap, **kwargs)
+    def __init__(self, *args, min_n: int = 3, max_n: int = 6, buckets: int = 2_000_000, **kwargs):
+        super().__init__(*args, **kwargs)
         if not 1 <= min_n <= max_n or buckets < 1:
             raise ValueError(f"FastText: need 1 <= min_n <= max_n and buckets >= 1, got {min_n}, {max_n}, {buckets}")
         self.min_n, self.max_n, self.buckets = min_n, max_n, buckets

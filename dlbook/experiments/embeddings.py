@@ -30,7 +30,7 @@ from dlbook.embeddings.corpora import load_corpus
 from dlbook.experiments.runner import study_record
 from dlbook.runs import provenance
 
-MODELS = ("dlbook-sg", "gensim-sg", "dlbook-ft", "gensim-ft", "lm-input")
+MODELS = ("dlbook-sg", "gensim-sg", "dlbook-ft", "gensim-ft", "dlbook-sg-shared", "lm-input")
 #: The write-up's word groups (its embedding plots), whose neighbours every row records.
 PROBE_GROUPS = {"reluctance": ["unwilling", "reluctant"], "inclination": ["inclined", "willing"],
                 "admission": ["acknowledge", "conceded", "agrees", "admits"]}
@@ -78,9 +78,11 @@ def train(model: str, sentences: list, hp: dict, threads: int, seed: int = 0, pr
             raise ValueError("embeddings: model 'lm-input' needs --lm-params FILE (saved by lm --save-params)")
         return lm_input_vectors(lm_params), None, {"lm_params": str(lm_params)}
     if model.startswith("dlbook"):
-        cls = SkipGram if model == "dlbook-sg" else FastText
+        cls = FastText if model == "dlbook-ft" else SkipGram
         kwargs = {k: hp[k] for k in ("dim", "window", "negative", "min_count", "sample", "alpha", "min_alpha",
                                      "epochs")}
+        if model == "dlbook-sg-shared":  # noise words drawn once per centre word (SkipGram's shared_negatives)
+            kwargs["shared_negatives"] = True
         if cls is FastText:
             kwargs.update(min_n=hp["min_n"], max_n=hp["max_n"], buckets=hp["buckets"])
         m = cls(threads=threads, seed=seed, **kwargs).fit(sentences, progress=progress)
@@ -149,7 +151,7 @@ def embedding_map(kv: KeyedVectors, n_words: int = 1000, seed: int = 0) -> dict:
 def add_arguments(parser) -> None:
     """The study's options on its sub-parser."""
     parser.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=["ptb", "gutenberg", "all"])
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS[:4]))
     parser.add_argument("--threads", type=int, default=2, help="threads for every model (torch and gensim)")
     parser.add_argument("--epochs", type=int, default=None, help="override the budget's epochs")
     parser.add_argument("--min-count", type=int, default=None, dest="min_count")
