@@ -34,7 +34,7 @@ __all__ = [
 
 
 def _shifted(x, beta, dim):
-    z = beta * x
+    z = x if beta == 1 else beta * x  # beta = 1 (cross-entropy, plain softmax): no pass over x for the product
     if z.ndim == 0 or z.shape[dim] == 0:  # one value (or none) along dim
         return z - z.detach()
     # the shift is a constant of the derivation: detached, so that a backward
@@ -205,6 +205,48 @@ def log_softmax(input: torch.Tensor, dim: int = -1, *, beta: float = 1.0) -> tor
     return LogSoftmaxFunction.apply(input, beta, dim)
 
 
+class CrossEntropyIndexFunction(torch.autograd.Function):
+    """Cross-entropy of logits ``(N, C)`` against class indices ``(N,)``: the sparse form of the one-hot target.
+
+    The loss of example :math:`i` is :math:`-\\log \\hat y_{i, t_i}`, read with a
+    gather, and its gradient with respect to the logits is
+    :math:`\\hat y_i - e_{t_i}`: the softmax with 1 subtracted at the target,
+    a scatter. The result equals :class:`CrossEntropyFunction` with one-hot
+    targets, without forming the one-hot matrix and the passes over it.
+    Double backward: yes, as :class:`CrossEntropyFunction`.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction):
+        logp = _log_softmax(logits, 1.0, 1)
+        losses = -logp.gather(1, target.unsqueeze(1)).squeeze(1)
+        ctx.save_for_backward(logits, target, logp)
+        ctx.reduction = reduction
+        if reduction == "mean":
+            return losses.mean()
+        if reduction == "sum":
+            return losses.sum()
+        return losses
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        logits, target, logp = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        if ctx.reduction == "mean":
+            scale = grad_output / target.shape[0]
+        elif ctx.reduction == "sum":
+            scale = grad_output
+        else:
+            scale = grad_output.unsqueeze(1)
+        minus_one = torch.full((target.shape[0], 1), -1.0, dtype=logits.dtype, device=logits.device)
+        if torch.is_grad_enabled():  # double backward: rebuild the softmax with torch operations
+            probs = torch.exp(_log_softmax(logits, 1.0, 1))
+            return probs.scatter_add(1, target.unsqueeze(1), minus_one) * scale, None, None
+        grad = torch.exp(logp).scatter_add_(1, target.unsqueeze(1), minus_one)
+        return grad.mul_(scale), None, None
+
+
 def cross_entropy(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Cross-entropy between softmax(``input``) and ``target``.
 
@@ -266,7 +308,7 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, reduction: str = "m
                 f"cross_entropy: class indices in 'target' must lie in [0, {c}), "
                 f"got values in [{int(target.min())}, {int(target.max())}]"
             )
-        dist = torch.zeros_like(input).scatter_(1, target.long().unsqueeze(1), 1.0)
+        return CrossEntropyIndexFunction.apply(input, target.long(), reduction)
     else:
         raise TypeError(
             f"cross_entropy: argument 'target' must be int64 class indices (N,) or float "
