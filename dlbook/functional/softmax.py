@@ -84,6 +84,24 @@ class LogSoftmaxFunction(torch.autograd.Function):
         return ctx.beta * (grad_output - s * grad_output.sum(dim=ctx.dim, keepdim=True)), None, None
 
 
+def _reduce(losses, reduction):
+    """The per-example losses ``(N,)`` combined as ``reduction`` says."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _grad_scale(grad_output, reduction, n):
+    """The upstream gradient of a reduced loss, as a factor on the ``(N, C)`` per-example gradients."""
+    if reduction == "mean":
+        return grad_output / n
+    if reduction == "sum":
+        return grad_output
+    return grad_output.unsqueeze(1)
+
+
 class CrossEntropyFunction(torch.autograd.Function):
     """Cross-entropy of logits against target distributions.
 
@@ -106,23 +124,14 @@ class CrossEntropyFunction(torch.autograd.Function):
         losses = -torch.where(target_dist == 0, 0.0, target_dist * logp).sum(dim=1)
         ctx.save_for_backward(logits, target_dist, logp)
         ctx.reduction = reduction
-        if reduction == "mean":
-            return losses.mean()
-        if reduction == "sum":
-            return losses.sum()
-        return losses
+        return _reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
         logits, y, logp = ctx.saved_tensors
         if torch.is_grad_enabled():  # double backward: keep logp's dependence on the logits
             logp = _log_softmax(logits, 1.0, 1)
-        if ctx.reduction == "mean":
-            scale = grad_output / y.shape[0]
-        elif ctx.reduction == "sum":
-            scale = grad_output
-        else:
-            scale = grad_output.unsqueeze(1)
+        scale = _grad_scale(grad_output, ctx.reduction, y.shape[0])
         grad_logits = grad_target = None
         if ctx.needs_input_grad[0]:
             grad_logits = (torch.exp(logp) * y.sum(dim=1, keepdim=True) - y) * scale
@@ -222,23 +231,14 @@ class CrossEntropyIndexFunction(torch.autograd.Function):
         losses = -logp.gather(1, target.unsqueeze(1)).squeeze(1)
         ctx.save_for_backward(logits, target, logp)
         ctx.reduction = reduction
-        if reduction == "mean":
-            return losses.mean()
-        if reduction == "sum":
-            return losses.sum()
-        return losses
+        return _reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad_output):
         logits, target, logp = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
             return None, None, None
-        if ctx.reduction == "mean":
-            scale = grad_output / target.shape[0]
-        elif ctx.reduction == "sum":
-            scale = grad_output
-        else:
-            scale = grad_output.unsqueeze(1)
+        scale = _grad_scale(grad_output, ctx.reduction, target.shape[0])
         minus_one = torch.full((target.shape[0], 1), -1.0, dtype=logits.dtype, device=logits.device)
         if torch.is_grad_enabled():  # double backward: rebuild the softmax with torch operations
             probs = torch.exp(_log_softmax(logits, 1.0, 1))
