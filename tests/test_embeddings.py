@@ -349,3 +349,23 @@ def test_shared_negatives_training_lowers_the_loss():
     model.fit(_toy_corpus(), progress=False)
     k = max(1, len(model.losses) // 5)
     assert sum(model.losses[-k:]) / k < sum(model.losses[:k]) / k
+
+
+@pytest.mark.parametrize("model_cls", [SkipGram, FastText])
+def test_hogwild_threads_train_and_lower_the_loss(model_cls):
+    """Two Hogwild workers see every centre word once per epoch, and the loss drops."""
+    kwargs = {"buckets": 500} if model_cls is FastText else {}
+    model = model_cls(dim=16, window=3, min_count=1, epochs=3, sample=0, seed=0, threads=2, batch_words=16,
+                      **kwargs).fit(_toy_corpus(), progress=False)
+    k = max(1, len(model.losses) // 5)
+    assert sum(model.losses[-k:]) / k < sum(model.losses[:k]) / k
+    assert torch.isfinite(model.w_in).all() and torch.isfinite(model.w_out).all()
+
+
+def test_hogwild_worker_error_reaches_the_caller(monkeypatch):
+    def boom(*args):
+        raise RuntimeError("worker failed")
+
+    monkeypatch.setattr(SkipGram, "_pair_step", boom)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        SkipGram(dim=4, min_count=1, epochs=1, sample=0, threads=2).fit(_toy_corpus(), progress=False)

@@ -83,3 +83,27 @@ def test_beyond_reuses_the_cached_cnn_rand_fold(tmp_path):
     assert reused["wall_time"] > cached["wall_time"]
     with pytest.raises(ValueError, match="argument 'cnn'"):
         mr.run_fold("beyond", 1, "smoke", cnn=cached)
+
+
+def test_fold_vectors_see_no_test_fold_text(monkeypatch, tmp_path):
+    """The cnn-static rows' vectors train on the fold's training sentences (and the book's corpora) only."""
+    from dlbook.embeddings import SkipGram
+
+    sentences, labels, folds = mr._corpus()
+    data = mr.build_fold(sentences, labels, folds, 0, max_train=300)
+    seen = []
+    fit = SkipGram.fit
+
+    def spy(self, text, progress=None):
+        seen.extend(text)
+        return fit(self, text, progress=progress)
+
+    monkeypatch.setattr(SkipGram, "fit", spy)
+    out = mr.fold_vectors(data, "smoke", path=tmp_path / "v.pt")
+    training = [t for part in ("train", "val") for t in data[part]["tokens"] if t]
+    assert sorted(map(tuple, seen)) == sorted(map(tuple, training))  # smoke: no book corpus, no test sentence
+    v = out["vectors"]
+    assert v.shape == (len(data["vocab"]), 32) and not v[0].any() and 0 < out["found"] < len(data["vocab"])
+    assert abs(float(v[1:].var()) - 0.25 ** 2 / 3) < 0.005  # CNN-rand's scale
+    again = mr.fold_vectors(data, "smoke", path=tmp_path / "v.pt")  # read back, not trained again
+    assert torch.equal(again["vectors"], v) and len(seen) == len(training)

@@ -20,6 +20,7 @@ to the rows that a batch uses, never forming a gradient over the vocabulary.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ __all__ = ["SkipGram", "FastText", "sgns_loss_and_grad", "sgns_shared_loss_and_g
            "keep_probability", "char_ngrams", "fnv1a_32"]
 
 
-def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None):
+def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | None = None,
+                       grad_u_scale: torch.Tensor | None = None):
     """Skip-gram negative-sampling loss of pairs and its gradients.
 
     Parameters
@@ -48,6 +50,9 @@ def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | No
     mask : torch.Tensor, optional
         Bool, shape ``(P, 1 + K)``; ``False`` leaves a term out (a noise
         word that is the context word itself, as word2vec skips it).
+    grad_u_scale : torch.Tensor, optional
+        Shape ``(P, 1 + K)``: ``grad_u`` comes back multiplied by it row by
+        row (training passes the step sizes, saving a pass over ``grad_u``).
 
     Returns
     -------
@@ -70,7 +75,7 @@ def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | No
     if h.dim() != 2 or u.dim() != 3 or u.shape[0] != h.shape[0] or u.shape[2] != h.shape[1]:
         raise ValueError(f"sgns_loss_and_grad: expected h (P, d) and u (P, 1 + K, d), got "
                          f"{tuple(h.shape)} and {tuple(u.shape)}")
-    s = torch.bmm(u, h.unsqueeze(2)).squeeze(2)                 # (P, 1+K)
+    s = (u * h.unsqueeze(1)).sum(2)                             # (P, 1+K); bmm is ~3x slower at this shape
     sign = torch.ones_like(s)
     sign[:, 0] = -1.0
     # -log sigma(s0) = softplus(-s0);  -log sigma(-sk) = softplus(sk)
@@ -81,7 +86,8 @@ def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | No
         terms = terms * mask
         g = g * mask
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)            # (P, d)
-    grad_u = g.unsqueeze(2) * h.unsqueeze(1)                    # (P, 1+K, d)
+    g_u = g if grad_u_scale is None else g * grad_u_scale
+    grad_u = g_u.unsqueeze(2) * h.unsqueeze(1)                  # (P, 1+K, d)
     return terms.sum(1), grad_h, grad_u
 
 
@@ -272,7 +278,12 @@ class SkipGram:
         :math:`P_n`, so the expected loss is the same; a batch reads and
         writes about three times fewer output rows.
     threads : int, optional
-        torch threads while training (the current count when omitted).
+        Worker threads while training. One (or ``None``: torch's current
+        thread count for the ops) trains batch after batch and is
+        reproducible. Several train Hogwild-style (Recht et al. 2011), as
+        word2vec and gensim do: each takes every ``threads``-th batch, runs
+        its ops on one torch thread and updates the shared rows without
+        locks, so two runs with the same seed differ slightly.
     seed : int
         Seeds the initial vectors, subsampling, windows and noise.
 
@@ -303,7 +314,7 @@ class SkipGram:
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, min_count: int = 5,
                  sample: float = 1e-3, alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
-                 ns_exponent: float = 0.75, batch_words: int = 512, update_cap: float = 64.0,
+                 ns_exponent: float = 0.75, batch_words: int = 128, update_cap: float = 64.0,
                  shared_negatives: bool = False, threads: int | None = None, seed: int = 0):
         for name, value in [("dim", dim), ("window", window), ("negative", negative), ("min_count", min_count),
                             ("epochs", epochs), ("batch_words", batch_words)]:
@@ -342,11 +353,15 @@ class SkipGram:
         self.w_out = torch.zeros(v, d)
 
     def _input(self, centres: torch.Tensor) -> torch.Tensor:
-        return self.w_in.index_select(0, centres)
+        return self._gather(centres)[0]
 
-    def _update_input(self, centres: torch.Tensor, grad_h: torch.Tensor, lr: float) -> None:
-        grad_h = grad_h * _share(centres, len(self.vocab), self.update_cap).unsqueeze(1)
-        self.w_in.index_add_(0, centres, grad_h, alpha=-lr)
+    def _gather(self, centres: torch.Tensor):
+        """Input vectors ``(B, d)`` of ``centres`` and what :meth:`_update_input` needs to update them."""
+        return F.embedding(centres, self.w_in), None
+
+    def _update_input(self, centres: torch.Tensor, grad_h: torch.Tensor, lr: float, state=None) -> None:
+        grad_h = grad_h * (-lr * _share(centres, len(self.vocab), self.update_cap)).unsqueeze(1)
+        self.w_in.index_add_(0, centres, grad_h)
 
     # ----- training ----------------------------------------------------------------------
     def _encode(self, sentences):
@@ -362,79 +377,121 @@ class SkipGram:
         """Build the vocabulary and train on ``sentences`` (lists of tokens); returns ``self``."""
         start = time.perf_counter()
         old_threads = torch.get_num_threads()
-        if self.threads:
-            torch.set_num_threads(self.threads)
+        workers = self.threads or 1
+        # several workers: each runs its ops on one thread (torch releases the GIL inside them)
+        torch.set_num_threads(1 if workers > 1 else (self.threads or old_threads))
         try:
             gen = torch.Generator().manual_seed(self.seed)
             self.build_vocab(sentences)
             self._init_weights(gen)
             ids, sid = self._encode(sentences)
-            self._train(ids, sid, gen, progress)
+            self._train(ids, sid, gen, progress, workers)
         finally:
             torch.set_num_threads(old_threads)
         self.train_time = time.perf_counter() - start
         return self
 
-    def _train(self, ids, sid, gen, progress):
+    def _train(self, ids, sid, gen, progress, workers=1):
         n_total = ids.numel()
-        w, k = self.window, self.negative
-        offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)])     # (2w,)
         expected = float(self.keep[ids].double().sum()) * self.epochs        # centres over all epochs
-        done = 0
+        done = [0] * workers                                                  # centres trained, per worker
         bar = progress_bar(range(self.epochs), desc=type(self).__name__, enable=progress)
-        for _epoch in bar:
+        for epoch in bar:
             kept = torch.rand(n_total, generator=gen) < self.keep[ids]
             e_ids, e_sid = ids[kept], sid[kept]
-            n = e_ids.numel()
-            for lo in range(0, n, self.batch_words):
-                pos = torch.arange(lo, min(lo + self.batch_words, n))
-                b = torch.randint(1, w + 1, (pos.numel(), 1), generator=gen)
-                j = pos.unsqueeze(1) + offsets                                    # (B, 2w)
-                jc = j.clamp(0, n - 1)
-                valid = (offsets.abs() <= b) & (j >= 0) & (j < n) & (e_sid[jc] == e_sid[pos].unsqueeze(1))
-                rows, cols = valid.nonzero(as_tuple=True)
-                if rows.numel() == 0:
-                    continue
-                ctx = e_ids[jc[rows, cols]]                                       # (P,)
-                lr = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * done / expected)
-                if self.shared_negatives:
-                    self._shared_step(e_ids[pos], rows, ctx, gen, lr)
-                    done += pos.numel()
-                    continue
-                slot = torch.randint(0, self._noise_table.numel(), (ctx.numel() * k,), generator=gen)
-                neg = self._noise_table.index_select(0, slot).long().view(-1, k)
+            # chunks of batches: the pairs and noise words of a chunk are drawn in one go
+            chunk = self.batch_words * self._batches_per_chunk
+            starts = list(range(0, e_ids.numel(), chunk))
+            if workers == 1:
+                self._run_chunks(starts, e_ids, e_sid, gen, done, 0, expected)
+                continue
+            # Hogwild (Recht et al. 2011), as word2vec and gensim train: the workers take
+            # alternate chunks and update the shared rows without locks
+            gens = [torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 101 + r + 1)
+                    for r in range(workers)]
+            errors = []
+            pool = [threading.Thread(target=self._worker, args=(errors, starts[r::workers], e_ids, e_sid, gens[r],
+                                                                done, r, expected)) for r in range(workers)]
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+            if errors:
+                raise errors[0]
+
+    def _worker(self, errors, *args):
+        """A Hogwild worker: :meth:`_run_chunks`, its error kept for the calling thread to raise."""
+        try:
+            self._run_chunks(*args)
+        except BaseException as err:
+            errors.append(err)
+
+    #: Batches whose (centre, context) pairs and noise words are drawn together.
+    _batches_per_chunk = 32
+
+    def _run_chunks(self, starts, e_ids, e_sid, gen, done, r, expected):
+        """Train on the chunks of ``batch_words * _batches_per_chunk`` centres that begin at ``starts``."""
+        w, k, n, bw = self.window, self.negative, e_ids.numel(), self.batch_words
+        offsets = torch.cat([torch.arange(-w, 0), torch.arange(1, w + 1)])     # (2w,)
+        table = self._noise_table
+        for lo in starts:
+            pos = torch.arange(lo, min(lo + bw * self._batches_per_chunk, n))
+            b = torch.randint(1, w + 1, (pos.numel(), 1), generator=gen)       # dynamic window
+            j = pos.unsqueeze(1) + offsets                                        # (C, 2w)
+            jc = j.clamp(0, n - 1)
+            valid = (offsets.abs() <= b) & (j >= 0) & (j < n) & (e_sid[jc] == e_sid[pos].unsqueeze(1))
+            rows, cols = valid.nonzero(as_tuple=True)                             # sorted by centre
+            ctx = e_ids[jc[rows, cols]]                                           # (P,)
+            centres = e_ids[pos]
+            # noise words: K per pair (word2vec), or K per centre (shared_negatives)
+            draws = (centres.numel() if self.shared_negatives else ctx.numel()) * k
+            neg = table.index_select(0, torch.randint(0, table.numel(), (draws,), generator=gen)).long().view(-1, k)
+            if not self.shared_negatives:
                 targets = torch.cat([ctx.unsqueeze(1), neg], 1)                   # (P, 1+K)
                 mask = torch.ones(targets.shape, dtype=torch.bool)
                 mask[:, 1:] = neg != ctx.unsqueeze(1)
-                centres = e_ids[pos]
-                h = self._input(centres)                                          # (B, d)
-                u = self.w_out.index_select(0, targets.flatten()).view(*targets.shape, self.dim)
-                loss, grad_hp, grad_u = sgns_loss_and_grad(h.index_select(0, rows), u, mask)
-                grad_h = torch.zeros_like(h).index_add_(0, rows, grad_hp)
-                flat = targets.flatten()
-                grad_u = grad_u.reshape(-1, self.dim) * _share(flat, len(self.vocab), self.update_cap).unsqueeze(1)
-                self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
-                self._update_input(centres, grad_h, lr)
-                self.losses.append(float(loss.mean()))
-                done += pos.numel()
+            bounds = torch.searchsorted(rows, torch.arange(0, pos.numel() + bw, bw)).tolist()
+            for i in range(len(bounds) - 1):
+                c0, c1 = i * bw, min((i + 1) * bw, pos.numel())
+                p0, p1 = bounds[i], bounds[i + 1]
+                if c0 >= c1:
+                    break
+                if p1 > p0:
+                    lr = max(self.min_alpha, self.alpha - (self.alpha - self.min_alpha) * sum(done) / expected)
+                    if self.shared_negatives:
+                        self._shared_step(centres[c0:c1], rows[p0:p1] - c0, ctx[p0:p1], neg[c0:c1], lr)
+                    else:
+                        self._pair_step(centres[c0:c1], rows[p0:p1] - c0, targets[p0:p1], mask[p0:p1], lr)
+                done[r] += c1 - c0
 
-    def _shared_step(self, centres, rows, ctx, gen, lr):
-        """One update with the noise words drawn once per centre word (``shared_negatives``)."""
-        B, k = centres.numel(), self.negative
-        slot = torch.randint(0, self._noise_table.numel(), (B * k,), generator=gen)
-        neg = self._noise_table.index_select(0, slot).long().view(B, k)
+    def _pair_step(self, centres, rows, targets, mask, lr):
+        """One update: pair ``p`` scores ``targets[p]`` (its context word, then ``negative`` noise words)."""
+        h, state = self._gather(centres)                                      # (B, d)
+        flat = targets.flatten()
+        u = F.embedding(flat, self.w_out).view(*targets.shape, self.dim)
+        # each output row's step -lr * share, folded into its gradient (index_add_'s alpha= is ~2x slower)
+        step = -lr * _share(flat, len(self.vocab), self.update_cap)
+        loss, grad_hp, grad_u = sgns_loss_and_grad(F.embedding(rows, h), u, mask, grad_u_scale=step.view(targets.shape))
+        grad_h = torch.zeros_like(h).index_add_(0, rows, grad_hp)
+        self.w_out.index_add_(0, flat, grad_u.reshape(-1, self.dim))
+        self._update_input(centres, grad_h, lr, state)
+        self.losses.append(float(loss.mean()))
+
+    def _shared_step(self, centres, rows, ctx, neg, lr):
+        """One update with the noise words ``neg`` ``(B, K)`` drawn once per centre word (``shared_negatives``)."""
+        B, k = neg.shape
         pairs = torch.bincount(rows, minlength=B).to(torch.float32)            # |C_b|
         clash = (neg.index_select(0, rows) == ctx.unsqueeze(1)).to(torch.float32)
         weight = pairs.unsqueeze(1) - torch.zeros(B, k).index_add_(0, rows, clash)   # m_bk
-        h = self._input(centres)
-        u_pos = self.w_out.index_select(0, ctx)
-        u_neg = self.w_out.index_select(0, neg.flatten()).view(B, k, self.dim)
+        h, state = self._gather(centres)
+        u_pos = F.embedding(ctx, self.w_out)
+        u_neg = F.embedding(neg.flatten(), self.w_out).view(B, k, self.dim)
         loss, grad_h, grad_pos, grad_neg = sgns_shared_loss_and_grad(h, u_pos, rows, u_neg, weight)
         flat = torch.cat([ctx, neg.flatten()])
         grad_u = torch.cat([grad_pos, grad_neg.reshape(-1, self.dim)])
-        grad_u = grad_u * _share(flat, len(self.vocab), self.update_cap).unsqueeze(1)
-        self.w_out.index_add_(0, flat, grad_u, alpha=-lr)
-        self._update_input(centres, grad_h, lr)
+        grad_u = grad_u * (-lr * _share(flat, len(self.vocab), self.update_cap)).unsqueeze(1)
+        self.w_out.index_add_(0, flat, grad_u)
+        self._update_input(centres, grad_h, lr, state)
         self.losses.append(float(loss.sum() / rows.numel()))
 
     # ----- vectors ---------------------------------------------------------------------------
@@ -509,16 +566,14 @@ class FastText(SkipGram):
         flat = self._sub_flat[torch.repeat_interleave(starts, lengths) + within]
         return flat, offsets, lengths
 
-    def _input(self, centres):
+    def _gather(self, centres):
         flat, offsets, lengths = self._rows_of(centres)
-        self._last = (flat, lengths)
-        return F.embedding_bag(flat, self.w_in, offsets, mode="mean")
+        return F.embedding_bag(flat, self.w_in, offsets, mode="mean"), (flat, lengths)
 
-    def _update_input(self, centres, grad_h, lr):
-        flat, lengths = self._last
-        share = _share(flat, self.w_in.shape[0], self.update_cap)
-        grad = torch.repeat_interleave(grad_h, lengths, dim=0) * share.unsqueeze(1)
-        self.w_in.index_add_(0, flat, grad, alpha=-lr)
+    def _update_input(self, centres, grad_h, lr, state=None):
+        flat, lengths = state
+        step = -lr * _share(flat, self.w_in.shape[0], self.update_cap)
+        self.w_in.index_add_(0, flat, torch.repeat_interleave(grad_h, lengths, dim=0) * step.unsqueeze(1))
 
     def word_vector(self, word: str) -> torch.Tensor | None:
         """Vector of any word: its trained input for vocabulary words, else the mean of its n-gram rows."""

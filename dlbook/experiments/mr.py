@@ -27,6 +27,13 @@ The rows:
     length, with max pooling.
 ``qrnn``
     a :class:`dlbook.nn.QRNN` layer (window 2) with max pooling.
+``cnn-static``, ``cnn-non-static``
+    Kim's CNN whose embedding starts from the book's own skip-gram vectors
+    (:class:`dlbook.embeddings.SkipGram`, the embedding study's settings),
+    trained for each fold on the book's corpora (PTB, the Gutenberg books
+    and Tiny Shakespeare) and that fold's training sentences, never its
+    test fold (:func:`fold_vectors`), scaled to the variance of CNN-rand's
+    random vectors; kept fixed, or fine-tuned.
 ``beyond``
     NBSVM-bi and CNN-rand combined in log-odds: the NBSVM score mapped by
     a logistic fit and the CNN's logit by a temperature, both fitted on
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import time
 from collections import Counter
 
@@ -58,8 +66,9 @@ from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
 from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
-__all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "KimCNN", "RNNClassifier", "budget_settings", "build_fold",
-           "combine_log_odds", "make_batches", "run_fold", "run_study"]
+__all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
+           "build_fold", "combine_log_odds", "fold_vectors", "make_batches", "run_fold", "run_study",
+           "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -71,6 +80,8 @@ ROWS = {
     "lstm-meanmax": "LSTM, mean and max concatenated",
     "bilstm": "BiLSTM, max over time",
     "qrnn": "QRNN (window 2, fo-pooling), max over time",
+    "cnn-static": "CNN-static: Kim's CNN on the book's skip-gram vectors (book corpora + training folds), fixed",
+    "cnn-nonstatic": "CNN-non-static: the same vectors, fine-tuned",
     "beyond": "ensemble: NBSVM-bi + CNN-rand log-odds, weighted on the validation part",
 }
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
@@ -264,10 +275,99 @@ class RNNClassifier(torch.nn.Module):
         return self.out(dl_dropout(self.features(tokens, lengths), self.p, self.training))
 
 
-def _model_for(row: str, vocab_size: int, settings: dict) -> tuple[torch.nn.Module, int]:
+#: The book's corpus (:func:`dlbook.embeddings.corpora.load_corpus`) the cnn-static rows' vectors are trained on.
+VECTOR_CORPUS = "all"
+
+
+def vector_settings(budget: str | None = None) -> dict:
+    """Size and schedule of the cnn-static rows' skip-gram vectors for a run budget.
+
+    ``corpus_sentences`` is how many sentences of :data:`VECTOR_CORPUS` join
+    the fold's training sentences (0: none, ``None``: all of them).
+
+    Examples
+    --------
+    >>> vector_settings("full")["dim"], vector_settings("smoke")["corpus_sentences"]
+    (100, 0)
+    """
+    return {"smoke": {"dim": 32, "epochs": 5, "corpus_sentences": 0},
+            "ci": {"dim": 100, "epochs": 2, "corpus_sentences": 20_000},
+            "default": {"dim": 100, "epochs": 5, "corpus_sentences": None},
+            "full": {"dim": 100, "epochs": 5, "corpus_sentences": None}}[get_budget(budget)]
+
+
+def fold_vectors(data: dict, budget: str | None = None, *, path=None) -> dict:
+    """The book's skip-gram vectors for fold ``data["fold"]``'s vocabulary.
+
+    Trains :class:`dlbook.embeddings.SkipGram` (the embedding study's
+    settings: window 5, 5 noise words, ``min_count`` 5, 5 epochs; the size
+    from :func:`vector_settings`) on the sentences of :data:`VECTOR_CORPUS`
+    and the fold's training sentences (training and validation parts, never
+    the test fold), shuffled together with the fold's seed. The trained
+    vectors are centred (skip-gram's vectors of frequent words share a
+    common direction, which would make the sentences look alike to the
+    CNN) and multiplied by one factor that gives them the variance of
+    CNN-rand's :math:`U(-0.25, 0.25)` initialisation (the CNN then starts
+    at the scale it was tuned for), and a word
+    of the fold's vocabulary without a trained vector gets one drawn from
+    :math:`U(-0.25, 0.25)`, the same variance, as Kim (2014) does for
+    words missing from word2vec; ``<pad>`` is zero. With ``path``, the result is
+    stored there and read back on the next call.
+
+    Returns
+    -------
+    dict
+        ``vectors`` ``(V, d)`` in the order of ``data["vocab"]``, ``found``
+        (how many words had a trained vector) and ``seconds`` (training time).
+    """
+    from pathlib import Path
+
+    from dlbook.embeddings import SkipGram
+    from dlbook.embeddings.corpora import load_corpus
+
+    if path is not None and Path(path).is_file():
+        return torch.load(path, weights_only=True)
+    cfg = vector_settings(budget)
+    k = data["fold"]
+    sentences = [t for part in ("train", "val") for t in data[part]["tokens"] if t]
+    if cfg["corpus_sentences"] != 0:
+        corpus = load_corpus(VECTOR_CORPUS)
+        sentences += corpus if cfg["corpus_sentences"] is None else corpus[:cfg["corpus_sentences"]]
+    g = torch.Generator().manual_seed(1000 + k)
+    sentences = [sentences[i] for i in torch.randperm(len(sentences), generator=g).tolist()]
+    sg = SkipGram(dim=cfg["dim"], epochs=cfg["epochs"], min_count=5, seed=k).fit(sentences, progress=False)
+    kv = sg.wv
+    itos = data["vocab"].itos
+    found = torch.tensor([w in kv.key_to_index for w in itos])
+    found[0] = False
+    trained = kv.vectors[[kv.key_to_index[w] for w, f in zip(itos, found.tolist()) if f]]
+    # centred (skip-gram's frequent words share one direction) and scaled by one factor
+    # to the variance of CNN-rand's U(-0.25, 0.25), 0.25^2 / 3
+    trained = trained - trained.mean(0)
+    trained = trained * (0.25 ** 2 / 3 / trained.var()).sqrt()
+    vectors = (torch.rand(len(itos), cfg["dim"], generator=g) * 2 - 1) * 0.25
+    vectors[found] = trained
+    vectors[0] = 0
+    out = {"vectors": vectors, "found": int(found.sum()), "seconds": sg.train_time}
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(str(path) + ".part")
+        torch.save(out, tmp)
+        tmp.replace(path)
+    return out
+
+
+def _model_for(row: str, vocab_size: int, settings: dict, vectors: torch.Tensor | None = None
+               ) -> tuple[torch.nn.Module, int]:
     """The network of a neural row and the padding it needs at both ends."""
     if row in ("cnn-rand", "beyond"):
         return KimCNN(vocab_size, settings["emb"], maps=settings["maps"]), 4
+    if row in ("cnn-static", "cnn-nonstatic"):
+        model = KimCNN(vocab_size, vectors.shape[1], maps=settings["maps"])
+        with torch.no_grad():
+            model.embedding.weight.copy_(vectors)
+        model.embedding.weight.requires_grad_(row == "cnn-nonstatic")
+        return model, 4
     cell = {"bilstm": "bilstm", "qrnn": "qrnn"}.get(row, "lstm")
     pooling = row.split("-")[1] if row.startswith("lstm-") else "max"
     return RNNClassifier(vocab_size, settings["emb"], settings["hidden"], cell=cell, pooling=pooling), 0
@@ -288,14 +388,16 @@ def _accuracy(probs, y) -> float:
     return float(((probs > 0.5).long() == y).double().mean())
 
 
-def _train_network(row: str, data: dict, settings: dict, seed: int, progress) -> dict:
+def _train_network(row: str, data: dict, settings: dict, seed: int, progress, vectors=None) -> dict:
     g = seed_everything(seed)
-    model, pad = _model_for(row, len(data["vocab"]), settings)
+    model, pad = _model_for(row, len(data["vocab"]), settings, vectors)
     kim = isinstance(model, KimCNN)
     if kim:  # Kim's Adadelta; only the rows of a batch's words move, so update just those (same result)
         emb = model.embedding.weight
-        opt = Adadelta([{"params": [emb], "lazy_rows": True},
-                        {"params": [p for p in model.parameters() if p is not emb]}], lr=1.0, rho=0.95, eps=1e-6)
+        groups = [{"params": [p for p in model.parameters() if p is not emb]}]
+        if emb.requires_grad:  # cnn-static keeps its vectors fixed
+            groups.insert(0, {"params": [emb], "lazy_rows": True})
+        opt = Adadelta(groups, lr=1.0, rho=0.95, eps=1e-6)
     else:  # recurrent rows: Adam, with the gradient norm clipped at 5
         opt = torch.optim.Adam(model.parameters(), lr=settings["adam_lr"])
     val = make_batches(data["val"]["ids"], data["val"]["labels"], 200, pad=pad)
@@ -432,8 +534,13 @@ def _corpus():
 
 
 def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
-             keep_model: bool = False, live: bool = False, cnn: dict | None = None) -> dict:
+             keep_model: bool = False, live: bool = False, cnn: dict | None = None,
+             vectors_path=None) -> dict:
     """Train and evaluate one row on fold ``k``.
+
+    The cnn-static rows train their fold's vectors first (:func:`fold_vectors`,
+    stored at and read back from ``vectors_path`` when it is given; their
+    ``wall_time`` includes that training, or the stored training time).
 
     With ``live``, the gallery's live settings apply (see :func:`budget_settings`).
     For ``beyond``, ``cnn`` may be the result of ``cnn-rand`` on the same fold and
@@ -488,7 +595,15 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
                                                  "epochs_run")})
         result.update(test_probabilities=cnn_test, val_probabilities=cnn_val, cnn_reused=True)
     elif row != "nbsvm":
-        net = _train_network(row, data, settings, k, progress)
+        vectors = None
+        if row in ("cnn-static", "cnn-nonstatic"):
+            stored = vectors_path is not None and os.path.isfile(vectors_path)
+            fv = fold_vectors(data, budget, path=vectors_path)
+            vectors = fv["vectors"]
+            result.update(vectors_found=fv["found"], vectors_seconds=fv["seconds"])
+            if stored:  # the row's time includes training its vectors, also when another row trained them
+                start -= fv["seconds"]
+        net = _train_network(row, data, settings, k, progress, vectors)
         result.update({key: net[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy")})
         result["epochs_run"] = len(net["history"]["val_accuracy"])
         result["test_probabilities"] = _probabilities_in_index_order(net["model"], data["test"], net["pad"])
@@ -533,7 +648,8 @@ def _run_task(row, k, budget, cache=None):
         if cnn_path.is_file():
             cnn = json.loads(cnn_path.read_text())
             cnn = cnn if "val_probabilities" in cnn else None  # older caches lack them: train again
-    r = run_fold(row, k, budget, progress=False, cnn=cnn)
+    vectors_path = None if cache is None else Path(cache) / f"mr-vectors-{budget}-fold{k}.pt"
+    r = run_fold(row, k, budget, progress=False, cnn=cnn, vectors_path=vectors_path)
     for key in ("test_probabilities", "val_probabilities"):
         if key in r:
             r[key] = [round(float(p), 5) for p in r[key]]
@@ -577,6 +693,9 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
                  "fold_wall_time_sum": sum(r["wall_time"] for r in runs),
                  "commit_per_fold": [r["commit"] for r in runs],
                  "budget": budget, "jobs": jobs}
+        if row in ("cnn-static", "cnn-nonstatic"):
+            entry["vectors_found_per_fold"] = [r["vectors_found"] for r in runs]
+            entry["vectors_seconds_per_fold"] = [r["vectors_seconds"] for r in runs]
         if row == "beyond":
             entry["cnn_test_accuracy_per_fold"] = [r["cnn_test_accuracy"] for r in runs]
             entry["ensemble_per_fold"] = [r.get("ensemble") for r in runs]
