@@ -41,7 +41,7 @@ def test_bench_embeddings_writes_record(tmp_path, monkeypatch, capsys):
         pytest.skip("DLBOOK_DATA has no tinyshakespeare/input.txt")
     monkeypatch.setattr(sys, "argv", ["benchmarks/bench_embeddings.py", "--corpus", "tinyshakespeare",
                                       "--sentences", "300", "--epochs", "1", "--threads", "1",
-                                      "--out", str(tmp_path)])
+                                      "--ablation", "--ablation-sentences", "100", "--out", str(tmp_path)])
     threads = torch.get_num_threads()
     try:
         runpy.run_path(str(ROOT / "benchmarks" / "bench_embeddings.py"), run_name="__main__")
@@ -50,4 +50,7 @@ def test_bench_embeddings_writes_record(tmp_path, monkeypatch, capsys):
     rec = json.loads((tmp_path / "bench_embeddings.json").read_text())
     assert rec["rows"][0]["model"] == "sg" and rec["rows"][0]["ratio"] > 0
     assert rec["rows"][0]["met"] == (rec["rows"][0]["ratio"] <= 3.0)
+    ab = rec["ablation"]
+    assert all(v > 0 for v in ab["ops"].values()) and ab["sentences"] == 100
+    assert [(e["batch_words"], e["threads"]) for e in ab["epochs"]] == [(128, 1), (512, 1), (1024, 1), (128, 1)]
     assert "wrote" in capsys.readouterr().out
