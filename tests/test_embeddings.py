@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -369,3 +370,22 @@ def test_hogwild_worker_error_reaches_the_caller(monkeypatch):
     monkeypatch.setattr(SkipGram, "_pair_step", boom)
     with pytest.raises(RuntimeError, match="worker failed"):
         SkipGram(dim=4, min_count=1, epochs=1, sample=0, threads=2).fit(_toy_corpus(), progress=False)
+
+
+def test_study_overrides_reach_the_hyper_parameters(tmp_path):
+    """--window, --dim and --epochs of the command line end up in the recorded settings and the vectors."""
+    import json
+    import os
+
+    from dlbook.experiments.__main__ import main
+
+    root = os.environ.get("DLBOOK_DATA")
+    if not root or not (Path(root) / "tinyshakespeare" / "input.txt").is_file():
+        pytest.skip("DLBOOK_DATA has no tinyshakespeare/input.txt")
+    if not (Path(root) / "word-similarity").is_dir():
+        pytest.skip("DLBOOK_DATA has no word-similarity folder")
+    main(["embeddings", "--corpora", "tinyshakespeare", "--models", "dlbook-sg", "--budget", "smoke",
+          "--window", "3", "--dim", "12", "--epochs", "1", "--threads", "1", "--out", str(tmp_path)])
+    rec = json.loads((tmp_path / "embeddings.json").read_text())
+    assert (rec["hyper_parameters"]["window"], rec["hyper_parameters"]["dim"], rec["hyper_parameters"]["epochs"]) \
+        == (3, 12, 1)

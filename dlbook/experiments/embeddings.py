@@ -155,6 +155,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads for every model (torch and gensim)")
     parser.add_argument("--epochs", type=int, default=None, help="override the budget's epochs")
     parser.add_argument("--min-count", type=int, default=None, dest="min_count")
+    parser.add_argument("--window", type=int, default=None, help="override the window (default 5)")
+    parser.add_argument("--dim", type=int, default=None, help="override the vector size (default 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="embeddings.json", help="results file name")
     parser.add_argument("--lm-params", default=None,
@@ -168,7 +170,8 @@ def run(args) -> dict:
     if args.threads < 1:
         raise ValueError(f"embeddings: argument '--threads' must be >= 1, got {args.threads}")
     info, started = provenance(), time.perf_counter()
-    hp = hyper_parameters(args.budget, epochs=args.epochs, min_count=args.min_count)
+    hp = hyper_parameters(args.budget, epochs=args.epochs, min_count=args.min_count,
+                          window=getattr(args, "window", None), dim=getattr(args, "dim", None))
     tests = {"wordsim353": load_word_similarity("wordsim353"), "simlex999": load_word_similarity("simlex999"),
              "analogies": load_analogies()}
     if "lm-input" in args.models and args.corpora != ["ptb"]:
