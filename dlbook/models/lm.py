@@ -214,7 +214,11 @@ class GatedCNNLM(LanguageModel):
     """Causal gated convolutions over word embeddings, optionally followed by an LSTM.
 
     Each block is :class:`dlbook.nn.GatedConv1d` (kernel ``kernel_size``)
-    with a residual connection. The receptive field is ``num_layers *
+    with a residual connection, and so is the LSTM (``rnn_layers > 0``):
+    its output is added to its input. Without that connection the LSTM on
+    top stayed at the unigram perplexity (about 700 on PTB) for 6 epochs of
+    Adam: the decoder saw only the LSTM's output, which carried nothing
+    until the LSTM had learnt to pass the convolutional features on. The receptive field is ``num_layers *
     (kernel_size - 1) + 1`` words; the state keeps the last
     ``num_layers * (kernel_size - 1)`` tokens of the previous window, so
     the convolutions see across window boundaries.
@@ -251,9 +255,9 @@ class GatedCNNLM(LanguageModel):
         x = x[:, :, self.context:].permute(2, 0, 1)                   # (T, B, D)
         x = locked_dropout(x, self.dropout, self.training, False)
         rnn_state = None
-        if self.rnn is not None:
-            x, rnn_state = self.rnn(x, None if state is None else state[1])
-            x = locked_dropout(x, self.dropout, self.training, False)
+        if self.rnn is not None:  # residual, as around each block: the decoder sees the convolutions from the start
+            y, rnn_state = self.rnn(x, None if state is None else state[1])
+            x = x + locked_dropout(y, self.dropout, self.training, False)
         return x, (tokens[-self.context:] if self.context else tokens[:0], rnn_state)
 
 
