@@ -193,6 +193,11 @@ REFERENCES: dict[str, dict[str, str]] = {
         "published": "gensim's Word2Vec and FastText, same run, corpus and settings",
     },
     "bench_rnn": {"syllabus": "–", "published": "torch.nn.LSTM and torch.nn.GRU, same run (ratio 1 = as fast)"},
+    "bench_embeddings": {"syllabus": "–", "published": "gensim's Word2Vec, same run, corpus, settings and threads"},
+    "embeddings-sweep": {
+        "syllabus": "Spearman 0.26 (fastText) and 0.23 (LSTM LM input embeddings), PTB",
+        "published": "–",
+    },
     "bench_layers": {"syllabus": "–", "published": "PyTorch's built-in layers, same run (ratio 1 = as fast)"},
     "tsne_benchmark": {
         "syllabus": "–",
@@ -243,6 +248,10 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
                 f"time (goal <= {record['goals']['full_over_torch_time']}); adaptive softmax "
                 f"{record['adaptive_speedup_over_torch']:.2f}x torch.nn's tokens/s "
                 f"(goal >= {record['goals']['adaptive_speedup_over_torch']})")
+    if experiment == "bench_embeddings":
+        return "; ".join(f"{'skip-gram' if r['model'] == 'sg' else 'fastText'} on {record['corpus']}, "
+                         f"{record['threads']} threads: dlbook {r['dlbook_s']:.1f} s vs gensim {r['gensim_s']:.1f} s "
+                         f"({r['ratio']:.2f}x, goal <= {r['goal']:g})" for r in record["rows"]) or "–"
     if experiment.startswith("bench_"):
         ratios = [r["ratio"] for r in record["rows"]]
         met = sum(bool(r.get("met")) for r in record["rows"])
