@@ -389,3 +389,13 @@ def test_study_overrides_reach_the_hyper_parameters(tmp_path):
     rec = json.loads((tmp_path / "embeddings.json").read_text())
     assert (rec["hyper_parameters"]["window"], rec["hyper_parameters"]["dim"], rec["hyper_parameters"]["epochs"]) \
         == (3, 12, 1)
+
+
+def test_sgns_grad_u_scale_multiplies_each_row():
+    g = torch.Generator().manual_seed(0)
+    h, u = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 6, 4, generator=g, dtype=torch.float64)
+    scale = torch.rand(3, 6, generator=g, dtype=torch.float64)
+    loss, gh, gu = sgns_loss_and_grad(h, u)
+    loss2, gh2, gu2 = sgns_loss_and_grad(h, u, grad_u_scale=scale)
+    assert torch.equal(loss, loss2) and torch.equal(gh, gh2)
+    assert torch.allclose(gu2, gu * scale.unsqueeze(2), rtol=0, atol=1e-15)

@@ -75,7 +75,7 @@ def sgns_loss_and_grad(h: torch.Tensor, u: torch.Tensor, mask: torch.Tensor | No
     if h.dim() != 2 or u.dim() != 3 or u.shape[0] != h.shape[0] or u.shape[2] != h.shape[1]:
         raise ValueError(f"sgns_loss_and_grad: expected h (P, d) and u (P, 1 + K, d), got "
                          f"{tuple(h.shape)} and {tuple(u.shape)}")
-    s = (u * h.unsqueeze(1)).sum(2)                             # (P, 1+K); bmm is ~3x slower at this shape
+    s = (u * h.unsqueeze(1)).sum(2)                             # (P, 1+K); faster than bmm here (bench_embeddings)
     sign = torch.ones_like(s)
     sign[:, 0] = -1.0
     # -log sigma(s0) = softplus(-s0);  -log sigma(-sk) = softplus(sk)
@@ -281,7 +281,7 @@ class SkipGram:
         Worker threads while training. One (or ``None``: torch's current
         thread count for the ops) trains batch after batch and is
         reproducible. Several train Hogwild-style (Recht et al. 2011), as
-        word2vec and gensim do: each takes every ``threads``-th batch, runs
+        word2vec and gensim do: each takes every ``threads``-th chunk of batches, runs
         its ops on one torch thread and updates the shared rows without
         locks, so two runs with the same seed differ slightly.
     seed : int
