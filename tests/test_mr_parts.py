@@ -227,17 +227,26 @@ def test_adadelta_lazy_rows_gives_the_same_parameters():
         Adadelta([a], lazy_rows=True, weight_decay=0.1)
 
 
-def test_combine_log_odds_recovers_temperature_and_weight():
-    from dlbook.experiments.mr import combine_log_odds
+def test_stack_log_odds_recovers_calibration_and_weights():
+    from dlbook.experiments.mr import apply_stack, stack_log_odds
 
     g = torch.Generator().manual_seed(0)
     true = torch.randn(20000, generator=g, dtype=torch.float64) * 2
     y = (torch.rand(20000, generator=g, dtype=torch.float64) < torch.sigmoid(true)).long()
-    overconfident = torch.sigmoid(3 * true)  # log-odds 3 times too large: the temperature should be 1/3
     noise = torch.randn(20000, generator=g, dtype=torch.float64)
-    c = combine_log_odds(noise, overconfident, y)  # NBSVM scores carry nothing: all weight on the CNN
-    assert abs(c["temperature"] - 1 / 3) <= 0.05 and c["weight"] <= 0.1
-    c = combine_log_odds(2 * true - 1, torch.sigmoid(noise), y)  # the CNN carries nothing: all weight on NBSVM
-    assert c["weight"] >= 0.9 and abs(c["a"] - 0.5) < 0.05 and abs(c["b"] - 0.5) < 0.1
-    with pytest.raises(ValueError, match=r"argument 'cnn_val' must have shape \(20000,\)"):
-        combine_log_odds(noise, overconfident[:5], y)
+    fit = stack_log_odds(torch.stack([noise, 3 * true], 1), y)  # model 0 carries nothing; model 1 is 3x too sure
+    assert abs(fit["a"][1] - 1 / 3) < 0.02 and abs(fit["b"][1]) < 0.05
+    assert fit["weights"][0] < 0.02 and abs(fit["weights"][1] - 1) < 0.05
+    fit = stack_log_odds(torch.stack([2 * true - 1, noise], 1), y)  # the score maps back by a = 1/2, b = 1/2
+    assert abs(fit["a"][0] - 0.5) < 0.02 and abs(fit["b"][0] - 0.5) < 0.05 and fit["weights"][1] < 0.02
+    # two models that each see half of the evidence: the ensemble adds their calibrated log-odds
+    half = torch.randn(20000, generator=g, dtype=torch.float64) * 2
+    y2 = (torch.rand(20000, generator=g, dtype=torch.float64) < torch.sigmoid(true + half)).long()
+    fit = stack_log_odds(torch.stack([true, half], 1), y2)
+    assert min(fit["weights"]) > 1.0
+    z = apply_stack(torch.stack([true, half], 1), fit)
+    assert float(((z > 0).long() == y2).double().mean()) > float(((true > 0).long() == y2).double().mean()) + 0.05
+    with pytest.raises(ValueError, match=r"argument 'scores' must have shape \(N, M\) with N = len\(y\) = 20000"):
+        stack_log_odds(torch.stack([noise, true], 1)[:5], y)
+    with pytest.raises(ValueError, match=r"argument 'scores' must have shape \(N, 2\)"):
+        apply_stack(noise.unsqueeze(1), fit)

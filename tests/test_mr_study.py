@@ -70,19 +70,25 @@ def test_live_settings_shorten_only_the_default_budget():
         assert mr.budget_settings(budget, live=True) == mr.budget_settings(budget)
 
 
-def test_beyond_reuses_the_cached_cnn_rand_fold(tmp_path):
-    """``beyond`` with the cached cnn-rand network of its fold gives what training that network again gives."""
+def test_beyond_reuses_its_members_cached_folds(tmp_path):
+    """``beyond`` with its members' cached folds gives what training those networks again gives."""
     mr._run_task("cnn-rand", 0, "smoke", str(tmp_path))
     cached = json.loads((tmp_path / "mr-cnn-rand-smoke-fold0.json").read_text())
     assert len(cached["val_probabilities"]) == 960 and len(cached["test_probabilities"]) == 1067
     reused = mr._run_task("beyond", 0, "smoke", str(tmp_path))
+    for m in mr.BEYOND_MEMBERS:  # the members missing from the cache were trained and stored there
+        assert (tmp_path / f"mr-{m}-smoke-fold0.json").is_file()
     trained = mr.run_fold("beyond", 0, "smoke", progress=False)
-    assert reused["cnn_reused"] and "cnn_reused" not in trained
-    assert reused["cnn_test_accuracy"] == trained["cnn_test_accuracy"] == cached["test_accuracy"]
+    assert reused["members_reused"] == sorted(mr.BEYOND_MEMBERS) and trained["members_reused"] == []
+    assert reused["member_test_accuracy"] == trained["member_test_accuracy"]
+    assert reused["member_test_accuracy"]["cnn-rand"] == cached["test_accuracy"]
     assert abs(reused["test_accuracy"] - trained["test_accuracy"]) <= 2 / 1067  # probabilities rounded to 1e-5
     assert reused["wall_time"] > cached["wall_time"]
-    with pytest.raises(ValueError, match="argument 'cnn'"):
-        mr.run_fold("beyond", 1, "smoke", cnn=cached)
+    assert reused["ensemble"]["members"] == ["nbsvm", *mr.BEYOND_MEMBERS]
+    with pytest.raises(ValueError, match="argument 'members'"):
+        mr.run_fold("beyond", 1, "smoke", members={"cnn-rand": cached})  # fold 0's result given for fold 1
+    with pytest.raises(ValueError, match="argument 'members'"):
+        mr.run_fold("cnn-rand", 0, "smoke", members={"cnn-rand": cached})
 
 
 def test_fold_vectors_see_no_test_fold_text(monkeypatch, tmp_path):

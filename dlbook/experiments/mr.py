@@ -35,11 +35,13 @@ The rows:
     test fold (:func:`fold_vectors`), scaled to the variance of CNN-rand's
     random vectors; kept fixed, or fine-tuned.
 ``beyond``
-    NBSVM-bi and CNN-rand combined in log-odds: the NBSVM score mapped by
-    a logistic fit and the CNN's logit by a temperature, both fitted on
-    the validation part, then a weighted sum whose weight is chosen on
-    the validation part (:func:`combine_log_odds`); the NBSVM is then
-    fitted again on the whole training folds for the test predictions.
+    NBSVM-bi and the networks of :data:`BEYOND_MEMBERS` (CNN-rand, BiLSTM,
+    QRNN) combined in log-odds: each model's score mapped by its own
+    logistic fit, then a weighted sum with non-negative weights, all
+    fitted on the validation part (:func:`stack_log_odds`); the NBSVM is
+    then fitted again on the whole training folds for the test
+    predictions. The networks are those of the members' own rows, taken
+    from the ``--cache`` folder when it holds them.
 
 Sequences are batched by length (buckets of similar length, padded to the
 longest in the batch), which is what makes the runs fit on a CPU.
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import os
 import time
 from collections import Counter
@@ -67,8 +70,8 @@ from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
-           "build_fold", "combine_log_odds", "fold_vectors", "make_batches", "run_fold", "run_study",
-           "vector_settings"]
+           "BEYOND_MEMBERS", "apply_stack", "build_fold", "fold_vectors", "make_batches", "member_budget", "run_fold",
+           "run_study", "stack_log_odds", "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -82,9 +85,31 @@ ROWS = {
     "qrnn": "QRNN (window 2, fo-pooling), max over time",
     "cnn-static": "CNN-static: Kim's CNN on the book's skip-gram vectors (book corpora + training folds), fixed",
     "cnn-nonstatic": "CNN-non-static: the same vectors, fine-tuned",
-    "beyond": "ensemble: NBSVM-bi + CNN-rand log-odds, weighted on the validation part",
+    "beyond": "ensemble: NBSVM-bi, CNN-rand, BiLSTM and QRNN log-odds, weighted on the validation part",
 }
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
+#: The rows whose log-odds ``beyond`` combines with NBSVM-bi's: one convolutional, one bidirectional
+#: recurrent and one hybrid network, chosen for their different architectures (not by test accuracy).
+BEYOND_MEMBERS = ("cnn-rand", "bilstm", "qrnn")
+
+
+def member_budget(row: str, budget: str | None = None) -> str:
+    """The budget a member of ``beyond`` trains at when ``beyond`` runs at ``budget``.
+
+    Under ``full``, CNN-rand follows Kim's 25 epochs and the recurrent rows
+    keep the ``default`` budget's early stopping (their validation accuracy
+    peaks after 2 to 6 epochs), as their own rows of the study do; under
+    every other budget, the members train at ``budget``.
+
+    Examples
+    --------
+    >>> member_budget("cnn-rand", "full"), member_budget("bilstm", "full"), member_budget("bilstm", "ci")
+    ('full', 'default', 'ci')
+    """
+    if row not in BEYOND_MEMBERS:
+        raise ValueError(f"member_budget: argument 'row' must be one of {list(BEYOND_MEMBERS)}, got {row!r}")
+    budget = get_budget(budget)
+    return "default" if budget == "full" and not row.startswith("cnn") else budget
 
 
 #: The docs build's live run at the ``default`` budget (see :func:`budget_settings`): a few
@@ -360,7 +385,7 @@ def fold_vectors(data: dict, budget: str | None = None, *, path=None) -> dict:
 def _model_for(row: str, vocab_size: int, settings: dict, vectors: torch.Tensor | None = None
                ) -> tuple[torch.nn.Module, int]:
     """The network of a neural row and the padding it needs at both ends."""
-    if row in ("cnn-rand", "beyond"):
+    if row == "cnn-rand":
         return KimCNN(vocab_size, settings["emb"], maps=settings["maps"]), 4
     if row in ("cnn-static", "cnn-nonstatic"):
         model = KimCNN(vocab_size, vectors.shape[1], maps=settings["maps"])
@@ -452,24 +477,34 @@ def _probabilities_in_index_order(model, part, pad) -> torch.Tensor:
 
 
 def _platt(scores: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """``a, b`` of ``sigmoid(a s + b)`` fitted to labels ``y`` by Newton's method on the logistic loss."""
-    s, t = scores.double(), y.double()
-    a, b = torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
-    for _ in range(50):
-        p = torch.sigmoid(a * s + b)
-        g = torch.stack([((p - t) * s).sum(), (p - t).sum()])
-        w = p * (1 - p) + 1e-12
-        H = torch.stack([torch.stack([(w * s * s).sum(), (w * s).sum()]), torch.stack([(w * s).sum(), w.sum()])])
+    """``a, b`` of ``sigmoid(a s + b)`` fitted to labels ``y`` by Newton's method on the logistic loss.
+
+    The scores are standardised first and every Newton step is halved until
+    the loss goes down, so that scores of any scale converge.
+    """
+    scale = float(scores.double().std()) or 1.0
+    s, t = scores.double() / scale, y.double()
+    theta = torch.zeros(2, dtype=torch.float64)
+    X = torch.stack([s, torch.ones_like(s)], 1)
+
+    def loss(th):
+        return float(F.binary_cross_entropy_with_logits(X @ th, t, reduction="sum"))
+
+    current = loss(theta)
+    for _ in range(100):
+        p = torch.sigmoid(X @ theta)
+        g = X.T @ (p - t)
+        H = (X * (p * (1 - p) + 1e-12).unsqueeze(1)).T @ X
         step = torch.linalg.solve(H + 1e-9 * torch.eye(2, dtype=torch.float64), g)
-        a, b = a - step[0], b - step[1]
+        for _ in range(30):  # backtracking: halve the step until the loss does not increase
+            if loss(theta - step) <= current:
+                break
+            step = step / 2
+        theta = theta - step
+        current = loss(theta)
         if float(step.abs().max()) < 1e-10:
             break
-    return float(a), float(b)
-
-
-#: Grids of :func:`combine_log_odds`: the CNN's temperature and the NBSVM's weight.
-TEMPERATURES = tuple(round(0.05 * i, 2) for i in range(1, 41))
-WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
+    return float(theta[0]) / scale, float(theta[1])
 
 
 def _logit(p: torch.Tensor) -> torch.Tensor:
@@ -477,53 +512,70 @@ def _logit(p: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
-def _nll(z: torch.Tensor, y: torch.Tensor) -> float:
-    return float(F.binary_cross_entropy_with_logits(z, y.double()))
-
-
-def combine_log_odds(nb_val: torch.Tensor, cnn_val: torch.Tensor, y_val: torch.Tensor) -> dict:
+def stack_log_odds(scores: torch.Tensor, y: torch.Tensor) -> dict:
     """Fit the ensemble of ``beyond`` on the validation part.
 
-    With NBSVM scores :math:`s`, CNN probabilities :math:`p` and labels
-    :math:`y` of the validation sentences, it fits in turn
+    With raw scores :math:`s_{im}` of :math:`M` models (NBSVM margins,
+    networks' log-odds) and labels :math:`y_i` of the validation
+    sentences, it fits in turn
 
-    * :math:`a, b` of the logistic map :math:`z_{nb} = a s + b` (Newton's method),
-    * a temperature :math:`\\tau` of the CNN's log-odds,
-      :math:`z_{cnn} = \\tau \\log\\frac{p}{1-p}`, from :data:`TEMPERATURES`,
-    * a weight :math:`w` from :data:`WEIGHTS` of
-      :math:`z = w z_{nb} + (1 - w) z_{cnn}`,
+    * for each model, :math:`a_m, b_m` of the logistic map
+      :math:`z_{im} = a_m s_{im} + b_m` (Platt scaling, Newton's method);
+    * non-negative weights :math:`w_m = e^{v_m}` of
+      :math:`z_i = \\sum_m w_m z_{im}` (L-BFGS on :math:`v`),
 
     each minimising the mean negative log-likelihood of the validation
-    labels. A sentence is positive when :math:`z > 0`.
+    labels. A sentence is positive when :math:`z_i > 0`.
 
     Parameters
     ----------
-    nb_val, cnn_val, y_val : torch.Tensor
-        Shape ``(N,)`` each: NBSVM scores, CNN class-1 probabilities, labels in {0, 1}.
+    scores : torch.Tensor
+        Shape ``(N, M)``: column ``m`` holds model ``m``'s scores.
+    y : torch.Tensor
+        Shape ``(N,)``: labels in {0, 1}.
 
     Returns
     -------
     dict
-        ``a``, ``b``, ``temperature``, ``weight``.
+        ``a``, ``b``, ``weights``: lists of length ``M``.
 
     Examples
     --------
     >>> y = torch.tensor([0, 1, 0, 1, 1, 0])
-    >>> c = combine_log_odds(torch.tensor([-2., 1., -1., 2., 0.5, -0.5]),
-    ...                      torch.tensor([0.1, 0.99, 0.4, 0.8, 0.2, 0.01]), y)
-    >>> sorted(c), 0 <= c["weight"] <= 1
-    (['a', 'b', 'temperature', 'weight'], True)
+    >>> s = torch.tensor([[-2., -1.], [1., 3.], [-1., 0.2], [2., 1.], [0.5, -1.], [-0.5, -3.]])
+    >>> fit = stack_log_odds(s, y)
+    >>> sorted(fit), len(fit["weights"]), min(fit["weights"]) >= 0
+    (['a', 'b', 'weights'], 2, True)
     """
-    n = len(y_val)
-    for name, t in (("nb_val", nb_val), ("cnn_val", cnn_val)):
-        if t.shape != (n,):
-            raise ValueError(f"combine_log_odds: argument '{name}' must have shape ({n},) like y_val, "
-                             f"got {tuple(t.shape)}")
-    a, b = _platt(nb_val, y_val)
-    z_nb, l_cnn = a * nb_val.double() + b, _logit(cnn_val)
-    tau = min(TEMPERATURES, key=lambda t: _nll(t * l_cnn, y_val))
-    w = min(WEIGHTS, key=lambda w: _nll(w * z_nb + (1 - w) * tau * l_cnn, y_val))
-    return {"a": a, "b": b, "temperature": tau, "weight": w}
+    y = torch.as_tensor(y)
+    if scores.dim() != 2 or scores.shape[0] != y.shape[0] or y.dim() != 1:
+        raise ValueError(f"stack_log_odds: argument 'scores' must have shape (N, M) with N = len(y) = "
+                         f"{y.shape[0] if y.dim() == 1 else '?'}, got {tuple(scores.shape)} (y: {tuple(y.shape)})")
+    s, t = scores.double(), y.double()
+    ab = [_platt(s[:, m], y) for m in range(s.shape[1])]
+    a = torch.tensor([p[0] for p in ab], dtype=torch.float64)
+    b = torch.tensor([p[1] for p in ab], dtype=torch.float64)
+    z = s * a + b
+    v = torch.full((s.shape[1],), -math.log(s.shape[1]), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([v], lr=1, max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(z @ v.exp(), t)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return {"a": a.tolist(), "b": b.tolist(), "weights": v.detach().exp().tolist()}
+
+
+def apply_stack(scores: torch.Tensor, fit: dict) -> torch.Tensor:
+    """The ensemble's log-odds :math:`z_i = \\sum_m w_m (a_m s_{im} + b_m)`, shape ``(N,)``, for scores ``(N, M)``."""
+    a, b, w = (torch.tensor(fit[key], dtype=torch.float64) for key in ("a", "b", "weights"))
+    if scores.dim() != 2 or scores.shape[1] != len(w):
+        raise ValueError(f"apply_stack: argument 'scores' must have shape (N, {len(w)}), got {tuple(scores.shape)}")
+    return (scores.double() * a + b) @ w
 
 
 @functools.lru_cache(maxsize=1)
@@ -534,7 +586,7 @@ def _corpus():
 
 
 def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
-             keep_model: bool = False, live: bool = False, cnn: dict | None = None,
+             keep_model: bool = False, live: bool = False, members: dict | None = None,
              vectors_path=None) -> dict:
     """Train and evaluate one row on fold ``k``.
 
@@ -543,10 +595,11 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     ``wall_time`` includes that training, or the stored training time).
 
     With ``live``, the gallery's live settings apply (see :func:`budget_settings`).
-    For ``beyond``, ``cnn`` may be the result of ``cnn-rand`` on the same fold and
-    budget (with its ``val_probabilities`` and ``test_probabilities``): the
-    ensemble then uses that network instead of training the same one again
-    (same seed, same data, same settings).
+    For ``beyond``, ``members`` maps each row of :data:`BEYOND_MEMBERS` to
+    its result on the same fold, at the budget :func:`member_budget` gives
+    (with ``val_probabilities`` and ``test_probabilities``): the ensemble
+    then combines those networks instead of training the same ones again
+    (same seed, data and settings); members not given are trained here.
 
     Returns
     -------
@@ -559,19 +612,19 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     """
     if row not in ROWS:
         raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
-    if cnn is not None and (row != "beyond" or keep_model):
-        raise ValueError("run_fold: argument 'cnn' is only for row 'beyond' without keep_model")
+    if members is not None and (row != "beyond" or keep_model):
+        raise ValueError("run_fold: argument 'members' is only for row 'beyond' without keep_model")
     settings = budget_settings(budget, live=live)
     if data is None:
         sentences, labels, folds = _corpus()
         data = build_fold(sentences, labels, folds, k, max_train=settings["max_train"])
     start = time.perf_counter()
-    result = {"fold": k, "vocab_size": len(data["vocab"]), "history": {}, "best_epoch": 0}
-    test_y = data["test"]["labels"]
+    result = {"fold": k, "vocab_size": len(data["vocab"]), "history": {}, "best_epoch": 0, "epochs_run": 0}
+    test_y, val_y = data["test"]["labels"], data["val"]["labels"]
     nb = None
     if row in ("nbsvm", "beyond"):
         all_tokens = data["train"]["tokens"] + data["val"]["tokens"]
-        all_labels = torch.cat([data["train"]["labels"], data["val"]["labels"]])
+        all_labels = torch.cat([data["train"]["labels"], val_y])
         if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
             nb = NBSVM(n=2).fit(all_tokens, all_labels)
         else:  # fitted without the validation part, whose scores then fit the ensemble
@@ -581,19 +634,36 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             nb = NBSVM(n=2).fit(all_tokens, all_labels)
             nb_test = nb.decision_function(data["test"]["tokens"])
         if row == "nbsvm":
-            result.update(val_accuracy=float(((nb_val > 0).long() == data["val"]["labels"]).double().mean()),
-                          test_probabilities=torch.sigmoid(nb_test).float(), epochs_run=0)
+            result.update(val_accuracy=float(((nb_val > 0).long() == val_y).double().mean()),
+                          test_probabilities=torch.sigmoid(nb_test).float())
             result["test_accuracy"] = float(((nb_test > 0).long() == test_y).double().mean())
-    if row != "nbsvm" and cnn is not None:  # beyond, with the cnn-rand network of this fold already trained
-        n_val, n_test = len(data["val"]["labels"]), len(test_y)
-        cnn_val, cnn_test = (torch.as_tensor(cnn.get(key, []), dtype=torch.float32)
+    if row == "beyond":
+        given = dict(members or {})
+        unknown = sorted(set(given) - set(BEYOND_MEMBERS))
+        if unknown:
+            raise ValueError(f"run_fold: argument 'members' may only hold rows of {list(BEYOND_MEMBERS)}, "
+                             f"got {unknown}")
+        val_scores, test_scores, member_time = [nb_val], [nb_test], 0.0
+        result["member_test_accuracy"], result["members_reused"] = {}, sorted(given)
+        for m in BEYOND_MEMBERS:
+            r = given.get(m)
+            if r is None:
+                r = run_fold(m, k, member_budget(m, budget), progress=progress, live=live)
+            m_val, m_test = (torch.as_tensor(r.get(key, []), dtype=torch.float32)
                              for key in ("val_probabilities", "test_probabilities"))
-        if cnn.get("fold") != k or cnn_val.shape != (n_val,) or cnn_test.shape != (n_test,):
-            raise ValueError(f"run_fold: argument 'cnn' must be a cnn-rand result of fold {k} with "
-                             f"val_probabilities ({n_val},) and test_probabilities ({n_test},)")
-        result.update({key: cnn[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy",
-                                                 "epochs_run")})
-        result.update(test_probabilities=cnn_test, val_probabilities=cnn_val, cnn_reused=True)
+            if r.get("fold") != k or m_val.shape != val_y.shape or m_test.shape != test_y.shape:
+                raise ValueError(f"run_fold: argument 'members' must hold {m}'s result of fold {k} with "
+                                 f"val_probabilities ({len(val_y)},) and test_probabilities ({len(test_y)},)")
+            val_scores.append(_logit(m_val))
+            test_scores.append(_logit(m_test))
+            result["member_test_accuracy"][m] = r["test_accuracy"]
+            member_time += r["wall_time"]
+        fit = stack_log_odds(torch.stack(val_scores, 1), val_y)
+        z_val, z_test = apply_stack(torch.stack(val_scores, 1), fit), apply_stack(torch.stack(test_scores, 1), fit)
+        result.update(val_accuracy=float(((z_val > 0).long() == val_y).double().mean()),
+                      test_accuracy=float(((z_test > 0).long() == test_y).double().mean()),
+                      val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
+                      ensemble={"members": ["nbsvm", *BEYOND_MEMBERS], **fit})
     elif row != "nbsvm":
         vectors = None
         if row in ("cnn-static", "cnn-nonstatic"):
@@ -610,26 +680,12 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         result["val_probabilities"] = _probabilities_in_index_order(net["model"], data["val"], net["pad"])
         if keep_model:
             result["model"] = net["model"]
-    if row == "beyond":
-        cnn_val, cnn_test = result["val_probabilities"], result["test_probabilities"]
-        c = combine_log_odds(nb_val, cnn_val, data["val"]["labels"])
-
-        def ensemble(nb_scores, cnn_probs):
-            z = c["weight"] * (c["a"] * nb_scores.double() + c["b"]) \
-                + (1 - c["weight"]) * c["temperature"] * _logit(cnn_probs)
-            return torch.sigmoid(z).float()
-
-        p_val, p_test = ensemble(nb_val, cnn_val), ensemble(nb_test, cnn_test)
-        result.update(cnn_test_accuracy=result["test_accuracy"], cnn_val_accuracy=result["val_accuracy"],
-                      val_accuracy=_accuracy(p_val, data["val"]["labels"]),
-                      test_accuracy=_accuracy(p_test, test_y), test_probabilities=p_test,
-                      val_probabilities=p_val, ensemble=c)
     if keep_model:
         result["data"] = data
         result["nbsvm"] = nb
     result["wall_time"] = time.perf_counter() - start
-    if cnn is not None:  # the ensemble's time includes the training of the network it reuses
-        result["wall_time"] += cnn["wall_time"]
+    if row == "beyond":  # the ensemble's time includes the training of its members
+        result["wall_time"] += member_time
     return result
 
 
@@ -642,14 +698,11 @@ def _run_task(row, k, budget, cache=None):
     if path is not None and path.is_file():
         return json.loads(path.read_text())
     commit = provenance()["commit"]  # read before the run: the code that runs
-    cnn = None
-    if row == "beyond" and cache is not None:  # reuse the cnn-rand network of this fold when it is cached
-        cnn_path = Path(cache) / f"mr-cnn-rand-{budget}-fold{k}.json"
-        if cnn_path.is_file():
-            cnn = json.loads(cnn_path.read_text())
-            cnn = cnn if "val_probabilities" in cnn else None  # older caches lack them: train again
+    members = None
+    if row == "beyond":  # each member's fold comes from (or goes into) the cache like the member row's own
+        members = {m: _run_task(m, k, member_budget(m, budget), cache) for m in BEYOND_MEMBERS}
     vectors_path = None if cache is None else Path(cache) / f"mr-vectors-{budget}-fold{k}.pt"
-    r = run_fold(row, k, budget, progress=False, cnn=cnn, vectors_path=vectors_path)
+    r = run_fold(row, k, budget, progress=False, members=members, vectors_path=vectors_path)
     for key in ("test_probabilities", "val_probabilities"):
         if key in r:
             r[key] = [round(float(p), 5) for p in r[key]]
@@ -697,7 +750,8 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
             entry["vectors_found_per_fold"] = [r["vectors_found"] for r in runs]
             entry["vectors_seconds_per_fold"] = [r["vectors_seconds"] for r in runs]
         if row == "beyond":
-            entry["cnn_test_accuracy_per_fold"] = [r["cnn_test_accuracy"] for r in runs]
+            entry["member_test_accuracy_per_fold"] = [r["member_test_accuracy"] for r in runs]
+            entry["member_budgets"] = {m: member_budget(m, budget) for m in BEYOND_MEMBERS}
             entry["ensemble_per_fold"] = [r.get("ensemble") for r in runs]
         out.append(entry)
         if progress is not False:
