@@ -92,3 +92,20 @@ def test_bad_input_named():
         m(torch.zeros(3, 2), torch.zeros(3, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="'target'"):
         m(torch.zeros(3, 2, dtype=torch.long), torch.zeros(2, 2, dtype=torch.long))
+
+
+def test_plateau_decay_compares_epoch_ends_with_the_best_epoch_end(monkeypatch):
+    """The learning rate drops by 4 only when an epoch ends no better than every earlier epoch's end."""
+    import dlbook.models.lm as lm
+
+    scripted = iter([100.0, 90.0,   # epoch 1 ends at 90
+                     80.0, 95.0,    # epoch 2 ends worse than 90: lr / 4
+                     70.0, 85.0,    # epoch 3 ends at 85 < 90: kept, although 85 > 70 within the epoch
+                     84.0, 86.0])   # epoch 4 ends worse than 85: lr / 4
+    monkeypatch.setattr(lm, "evaluate", lambda *args, **kwargs: {"ppl": next(scripted)})
+    torch.manual_seed(0)
+    model = build_model(SPECS["gru"], VOCAB)
+    data = batchify(STREAM, 4)
+    out = train_lm(model, data, data, bptt=8, lr=20.0, epochs=4, evals_per_epoch=2, progress=False)
+    assert [p["lr"] for p in out["curve"]] == [20.0, 20.0, 20.0, 20.0, 5.0, 5.0, 5.0, 5.0]
+    assert [p["valid_ppl"] for p in out["curve"]][-1] == 86.0

@@ -529,8 +529,12 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     :math:`L` the mean negative log-likelihood of a window, after clipping
     the gradient's global norm to ``clip``. The learning rate is multiplied
     by ``decay`` at the end of every epoch from ``decay_start`` on
-    (Zaremba et al. 2014), and by ``plateau_decay`` whenever the validation
-    perplexity fails to improve (the PyTorch example's rule, and the seed's).
+    (Zaremba et al. 2014), or instead by ``plateau_decay`` when the
+    validation perplexity at the end of an epoch is no better than at the
+    end of every earlier epoch (the PyTorch example's rule, and the seed's).
+    Only the epochs' ends count: the evaluations within an epoch
+    (``evals_per_epoch > 1``) draw the learning curve and keep the best
+    parameters, but do not change the learning rate.
 
     Parameters
     ----------
@@ -572,6 +576,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         total_windows = min(total_windows, max_steps)
     eval_at = {max(1, round(windows * (k + 1) / evals_per_epoch)) for k in range(evals_per_epoch)}
     curve, best, best_state = [], math.inf, None
+    best_epoch_end = math.inf  # the best validation perplexity at the end of an epoch so far
     tokens = steps = 0
     seconds = 0.0
     window_nll, window_tokens = 0.0, 0
@@ -622,8 +627,8 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
                 curve.append(point)
         else:
             epoch += 1
-            if valid is not None and len(curve) >= 2 and curve[-1].get("valid_ppl", 0) >= curve[-2].get(
-                    "valid_ppl", math.inf):
+            end_ppl = curve[-1].get("valid_ppl") if valid is not None and curve else None
+            if end_ppl is not None and end_ppl >= best_epoch_end:  # no better than every earlier epoch's end
                 lr *= plateau_decay
                 if opt is not None:
                     for group in opt.param_groups:
@@ -633,6 +638,8 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
                 if opt is not None:
                     for group in opt.param_groups:
                         group["lr"] = lr
+            if end_ppl is not None:
+                best_epoch_end = min(best_epoch_end, end_ppl)
             continue
     bar.close()
     if best_state is not None:
