@@ -35,8 +35,9 @@ The rows:
     test fold (:func:`fold_vectors`), scaled to the variance of CNN-rand's
     random vectors; kept fixed, or fine-tuned.
 ``beyond``
-    NBSVM-bi and the networks of :data:`BEYOND_MEMBERS` (CNN-rand, BiLSTM,
-    QRNN) combined in log-odds: each model's score mapped by its own
+    NBSVM-bi, with its C chosen on the validation part from
+    :data:`NBSVM_C_GRID`, and the networks of :data:`BEYOND_MEMBERS`
+    (CNN-rand, BiLSTM, QRNN) combined in log-odds: each model's score mapped by its own
     logistic fit, then a weighted sum with non-negative weights, all
     fitted on the validation part (:func:`stack_log_odds`); the NBSVM is
     then fitted again on the whole training folds for the test
@@ -70,8 +71,8 @@ from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
-           "BEYOND_MEMBERS", "apply_stack", "build_fold", "fold_vectors", "make_batches", "member_budget", "run_fold",
-           "run_study", "stack_log_odds", "vector_settings"]
+           "BEYOND_MEMBERS", "NBSVM_C_GRID", "apply_stack", "build_fold", "fold_vectors", "make_batches",
+           "member_budget", "run_fold", "run_study", "stack_log_odds", "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -91,6 +92,9 @@ FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fol
 #: The rows whose log-odds ``beyond`` combines with NBSVM-bi's: one convolutional, one bidirectional
 #: recurrent and one hybrid network, chosen for their different architectures (not by test accuracy).
 BEYOND_MEMBERS = ("cnn-rand", "bilstm", "qrnn")
+#: The NBSVM of ``beyond`` takes the C of this grid with the best validation accuracy (the ``nbsvm`` row keeps
+#: Wang and Manning's C = 1).
+NBSVM_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def member_budget(row: str, budget: str | None = None) -> str:
@@ -627,12 +631,16 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         all_labels = torch.cat([data["train"]["labels"], val_y])
         if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
             nb = NBSVM(n=2).fit(all_tokens, all_labels)
-        else:  # fitted without the validation part, whose scores then fit the ensemble
-            nb = NBSVM(n=2).fit(data["train"]["tokens"], data["train"]["labels"])
-        nb_val, nb_test = nb.decision_function(data["val"]["tokens"]), nb.decision_function(data["test"]["tokens"])
-        if row == "beyond":  # the test scores come from an NBSVM fitted on all the training folds, as nbsvm's
-            nb = NBSVM(n=2).fit(all_tokens, all_labels)
-            nb_test = nb.decision_function(data["test"]["tokens"])
+            nb_val = nb.decision_function(data["val"]["tokens"])
+        else:  # C chosen on the validation part, whose scores then fit the ensemble
+            fits = {C: NBSVM(n=2, C=C).fit(data["train"]["tokens"], data["train"]["labels"]) for C in NBSVM_C_GRID}
+            scores = {C: m.decision_function(data["val"]["tokens"]) for C, m in fits.items()}
+            val_acc = {C: float(((v > 0).long() == val_y).double().mean()) for C, v in scores.items()}
+            C = max(NBSVM_C_GRID, key=lambda c: (val_acc[c], c))  # ties: the larger C
+            nb_val = scores[C]
+            result.update(nbsvm_C=C, nbsvm_val_accuracy={str(c): a for c, a in val_acc.items()})
+            nb = NBSVM(n=2, C=C).fit(all_tokens, all_labels)  # the test scores: refitted on all training folds
+        nb_test = nb.decision_function(data["test"]["tokens"])
         if row == "nbsvm":
             result.update(val_accuracy=float(((nb_val > 0).long() == val_y).double().mean()),
                           test_probabilities=torch.sigmoid(nb_test).float())
@@ -753,6 +761,8 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
             entry["member_test_accuracy_per_fold"] = [r["member_test_accuracy"] for r in runs]
             entry["member_budgets"] = {m: member_budget(m, budget) for m in BEYOND_MEMBERS}
             entry["ensemble_per_fold"] = [r.get("ensemble") for r in runs]
+            entry["nbsvm_C_per_fold"] = [r["nbsvm_C"] for r in runs]
+            entry["nbsvm_val_accuracy_per_fold"] = [r["nbsvm_val_accuracy"] for r in runs]
         out.append(entry)
         if progress is not False:
             print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
