@@ -36,7 +36,7 @@ import torch
 
 from dlbook.text import Vocab
 
-__all__ = ["NBSVM", "ngrams"]
+__all__ = ["NBSVM", "char_ngrams", "ngrams"]
 
 
 def ngrams(tokens: Sequence[str], n: int = 2) -> list[str]:
@@ -51,6 +51,27 @@ def ngrams(tokens: Sequence[str], n: int = 2) -> list[str]:
     for k in range(2, n + 1):
         out += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
     return out
+
+
+def char_ngrams(tokens: Sequence[str], lo: int = 2, hi: int = 5) -> list[str]:
+    """All character ``lo``- to ``hi``-grams of the tokens joined by spaces, with a space at both ends.
+
+    The spaces mark word boundaries, so ``" un"`` (a word that starts with
+    *un*) and ``"ly "`` (one that ends with *ly*) are features of their own.
+    Fed to :class:`NBSVM` with ``n=1``, they give an NBSVM on character
+    n-grams.
+
+    Examples
+    --------
+    >>> char_ngrams(["not", "bad"], 2, 3)[:5]
+    [' n', 'no', 'ot', 't ', ' b']
+    >>> len(char_ngrams(["ok"], 2, 4))  # " ok ": 3 + 2 + 1
+    6
+    """
+    if not 1 <= lo <= hi:
+        raise ValueError(f"char_ngrams: arguments 'lo' and 'hi' must satisfy 1 <= lo <= hi, got {lo}, {hi}")
+    text = " " + " ".join(tokens) + " "
+    return [text[i:i + n] for n in range(lo, hi + 1) for i in range(len(text) - n + 1)]
 
 
 class NBSVM:

@@ -35,7 +35,8 @@ The rows:
     test fold (:func:`fold_vectors`), scaled to the variance of CNN-rand's
     random vectors; kept fixed, or fine-tuned.
 ``beyond``
-    NBSVM-bi, with its C chosen on the validation part from
+    two NBSVMs (:data:`LINEAR_MEMBERS`: word 1- and 2-grams, character 2-
+    to 5-grams), each with its C chosen on the validation part from
     :data:`NBSVM_C_GRID`, and the networks of :data:`BEYOND_MEMBERS`
     (CNN-rand, BiLSTM, QRNN) combined in log-odds: each model's score mapped by its own
     logistic fit, then a weighted sum with non-negative weights, all
@@ -64,15 +65,15 @@ from dlbook.budget import get_budget
 from dlbook.data import kfold_train_test, load_mr, stratified_kfold
 from dlbook.experiments.runner import WorkerPool, check_jobs, study_record, summarise
 from dlbook.functional import dropout as dl_dropout
-from dlbook.nbsvm import NBSVM
+from dlbook.nbsvm import NBSVM, char_ngrams
 from dlbook.nn import LSTM, QRNN, ConvOverTime, Embedding
 from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
 from dlbook.runs import progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
-           "BEYOND_MEMBERS", "NBSVM_C_GRID", "apply_stack", "build_fold", "fold_vectors", "make_batches",
-           "member_budget", "run_fold", "run_study", "stack_log_odds", "vector_settings"]
+           "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "apply_stack", "build_fold", "fold_vectors",
+           "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -86,15 +87,40 @@ ROWS = {
     "qrnn": "QRNN (window 2, fo-pooling), max over time",
     "cnn-static": "CNN-static: Kim's CNN on the book's skip-gram vectors (book corpora + training folds), fixed",
     "cnn-nonstatic": "CNN-non-static: the same vectors, fine-tuned",
-    "beyond": "ensemble: NBSVM-bi, CNN-rand, BiLSTM and QRNN log-odds, weighted on the validation part",
+    "beyond": "ensemble: word and character NBSVMs, CNN-rand, BiLSTM and QRNN log-odds, weighted on the "
+              "validation part",
 }
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
 #: The rows whose log-odds ``beyond`` combines with NBSVM-bi's: one convolutional, one bidirectional
 #: recurrent and one hybrid network, chosen for their different architectures (not by test accuracy).
 BEYOND_MEMBERS = ("cnn-rand", "bilstm", "qrnn")
-#: The NBSVM of ``beyond`` takes the C of this grid with the best validation accuracy (the ``nbsvm`` row keeps
+#: The linear models of ``beyond``: NBSVM on word 1- and 2-grams, and on character 2- to 5-grams.
+LINEAR_MEMBERS = ("nbsvm", "nbsvm-char")
+#: The NBSVMs of ``beyond`` take the C of this grid with the best validation accuracy (the ``nbsvm`` row keeps
 #: Wang and Manning's C = 1).
-NBSVM_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+NBSVM_C_GRID = (0.01, 0.03, 0.1, 0.3)
+
+
+def _linear_member(name: str, data: dict) -> dict:
+    """An NBSVM of ``beyond``: C chosen on the validation part, then refitted on all the training folds.
+
+    Returns its validation scores (from the fit without the validation
+    part), test scores (from the refit), the chosen ``C`` and the
+    validation accuracy of every ``C`` of :data:`NBSVM_C_GRID`.
+    """
+    def feats(part):
+        docs = data[part]["tokens"]
+        return docs if name == "nbsvm" else [char_ngrams(d) for d in docs]
+
+    n = 2 if name == "nbsvm" else 1
+    train, val, test = feats("train"), feats("val"), feats("test")
+    y_train, y_val = data["train"]["labels"], data["val"]["labels"]
+    scores = {C: NBSVM(n=n, C=C).fit(train, y_train).decision_function(val) for C in NBSVM_C_GRID}
+    val_acc = {C: float(((v > 0).long() == y_val).double().mean()) for C, v in scores.items()}
+    C = max(NBSVM_C_GRID, key=lambda c: (val_acc[c], c))  # ties: the larger C
+    refit = NBSVM(n=n, C=C).fit(train + val, torch.cat([y_train, y_val]))
+    return {"val_scores": scores[C], "test_scores": refit.decision_function(test), "C": C,
+            "val_accuracy": {str(c): a for c, a in val_acc.items()}}
 
 
 def member_budget(row: str, budget: str | None = None) -> str:
@@ -626,32 +652,25 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     result = {"fold": k, "vocab_size": len(data["vocab"]), "history": {}, "best_epoch": 0, "epochs_run": 0}
     test_y, val_y = data["test"]["labels"], data["val"]["labels"]
     nb = None
-    if row in ("nbsvm", "beyond"):
-        all_tokens = data["train"]["tokens"] + data["val"]["tokens"]
-        all_labels = torch.cat([data["train"]["labels"], val_y])
-        if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
-            nb = NBSVM(n=2).fit(all_tokens, all_labels)
-            nb_val = nb.decision_function(data["val"]["tokens"])
-        else:  # C chosen on the validation part, whose scores then fit the ensemble
-            fits = {C: NBSVM(n=2, C=C).fit(data["train"]["tokens"], data["train"]["labels"]) for C in NBSVM_C_GRID}
-            scores = {C: m.decision_function(data["val"]["tokens"]) for C, m in fits.items()}
-            val_acc = {C: float(((v > 0).long() == val_y).double().mean()) for C, v in scores.items()}
-            C = max(NBSVM_C_GRID, key=lambda c: (val_acc[c], c))  # ties: the larger C
-            nb_val = scores[C]
-            result.update(nbsvm_C=C, nbsvm_val_accuracy={str(c): a for c, a in val_acc.items()})
-            nb = NBSVM(n=2, C=C).fit(all_tokens, all_labels)  # the test scores: refitted on all training folds
-        nb_test = nb.decision_function(data["test"]["tokens"])
-        if row == "nbsvm":
-            result.update(val_accuracy=float(((nb_val > 0).long() == val_y).double().mean()),
-                          test_probabilities=torch.sigmoid(nb_test).float())
-            result["test_accuracy"] = float(((nb_test > 0).long() == test_y).double().mean())
+    if row == "nbsvm":  # nothing to stop early: it fits on all the training folds (the validation part too)
+        nb = NBSVM(n=2).fit(data["train"]["tokens"] + data["val"]["tokens"],
+                            torch.cat([data["train"]["labels"], val_y]))
+        nb_val, nb_test = (nb.decision_function(data[p]["tokens"]) for p in ("val", "test"))
+        result.update(val_accuracy=float(((nb_val > 0).long() == val_y).double().mean()),
+                      test_accuracy=float(((nb_test > 0).long() == test_y).double().mean()),
+                      test_probabilities=torch.sigmoid(nb_test).float())
     if row == "beyond":
+        linear = {name: _linear_member(name, data) for name in LINEAR_MEMBERS}
+        result.update(nbsvm_C={n: m["C"] for n, m in linear.items()},
+                      nbsvm_val_accuracy={n: m["val_accuracy"] for n, m in linear.items()})
         given = dict(members or {})
         unknown = sorted(set(given) - set(BEYOND_MEMBERS))
         if unknown:
             raise ValueError(f"run_fold: argument 'members' may only hold rows of {list(BEYOND_MEMBERS)}, "
                              f"got {unknown}")
-        val_scores, test_scores, member_time = [nb_val], [nb_test], 0.0
+        val_scores = [linear[n]["val_scores"] for n in LINEAR_MEMBERS]
+        test_scores = [linear[n]["test_scores"] for n in LINEAR_MEMBERS]
+        member_time = 0.0
         result["member_test_accuracy"], result["members_reused"] = {}, sorted(given)
         for m in BEYOND_MEMBERS:
             r = given.get(m)
@@ -671,7 +690,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         result.update(val_accuracy=float(((z_val > 0).long() == val_y).double().mean()),
                       test_accuracy=float(((z_test > 0).long() == test_y).double().mean()),
                       val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
-                      ensemble={"members": ["nbsvm", *BEYOND_MEMBERS], **fit})
+                      ensemble={"members": [*LINEAR_MEMBERS, *BEYOND_MEMBERS], **fit})
     elif row != "nbsvm":
         vectors = None
         if row in ("cnn-static", "cnn-nonstatic"):
