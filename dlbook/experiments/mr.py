@@ -40,7 +40,7 @@ The rows:
     :data:`NBSVM_C_GRID`, and the networks of :data:`BEYOND_MEMBERS`
     (CNN-rand, BiLSTM, QRNN) combined in log-odds: each model's score mapped by its own
     logistic fit, then a weighted sum with non-negative weights, all
-    fitted on the validation part (:func:`stack_log_odds`); the NBSVM is
+    fitted on the validation part (:func:`stack_log_odds`); each NBSVM is
     then fitted again on the whole training folds for the test
     predictions. The networks are those of the members' own rows, taken
     from the ``--cache`` folder when it holds them.
@@ -91,7 +91,7 @@ ROWS = {
               "validation part",
 }
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
-#: The rows whose log-odds ``beyond`` combines with NBSVM-bi's: one convolutional, one bidirectional
+#: The rows whose log-odds ``beyond`` combines with its linear models': one convolutional, one bidirectional
 #: recurrent and one hybrid network, chosen for their different architectures (not by test accuracy).
 BEYOND_MEMBERS = ("cnn-rand", "bilstm", "qrnn")
 #: The linear models of ``beyond``: NBSVM on word 1- and 2-grams, and on character 2- to 5-grams.
@@ -116,7 +116,7 @@ def _linear_member(name: str, data: dict) -> dict:
     train, val, test = feats("train"), feats("val"), feats("test")
     y_train, y_val = data["train"]["labels"], data["val"]["labels"]
     scores = {C: NBSVM(n=n, C=C).fit(train, y_train).decision_function(val) for C in NBSVM_C_GRID}
-    val_acc = {C: float(((v > 0).long() == y_val).double().mean()) for C, v in scores.items()}
+    val_acc = {C: _score_accuracy(v, y_val) for C, v in scores.items()}
     C = max(NBSVM_C_GRID, key=lambda c: (val_acc[c], c))  # ties: the larger C
     refit = NBSVM(n=n, C=C).fit(train + val, torch.cat([y_train, y_val]))
     return {"val_scores": scores[C], "test_scores": refit.decision_function(test), "C": C,
@@ -443,6 +443,11 @@ def _accuracy(probs, y) -> float:
     return float(((probs > 0.5).long() == y).double().mean())
 
 
+def _score_accuracy(scores, y) -> float:
+    """Accuracy of the rule "class 1 when the score (a margin or log-odds) is positive"."""
+    return float(((scores > 0).long() == y).double().mean())
+
+
 def _train_network(row: str, data: dict, settings: dict, seed: int, progress, vectors=None) -> dict:
     g = seed_everything(seed)
     model, pad = _model_for(row, len(data["vocab"]), settings, vectors)
@@ -656,8 +661,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         nb = NBSVM(n=2).fit(data["train"]["tokens"] + data["val"]["tokens"],
                             torch.cat([data["train"]["labels"], val_y]))
         nb_val, nb_test = (nb.decision_function(data[p]["tokens"]) for p in ("val", "test"))
-        result.update(val_accuracy=float(((nb_val > 0).long() == val_y).double().mean()),
-                      test_accuracy=float(((nb_test > 0).long() == test_y).double().mean()),
+        result.update(val_accuracy=_score_accuracy(nb_val, val_y), test_accuracy=_score_accuracy(nb_test, test_y),
                       test_probabilities=torch.sigmoid(nb_test).float())
     if row == "beyond":
         linear = {name: _linear_member(name, data) for name in LINEAR_MEMBERS}
@@ -687,8 +691,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             member_time += r["wall_time"]
         fit = stack_log_odds(torch.stack(val_scores, 1), val_y)
         z_val, z_test = apply_stack(torch.stack(val_scores, 1), fit), apply_stack(torch.stack(test_scores, 1), fit)
-        result.update(val_accuracy=float(((z_val > 0).long() == val_y).double().mean()),
-                      test_accuracy=float(((z_test > 0).long() == test_y).double().mean()),
+        result.update(val_accuracy=_score_accuracy(z_val, val_y), test_accuracy=_score_accuracy(z_test, test_y),
                       val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
                       ensemble={"members": [*LINEAR_MEMBERS, *BEYOND_MEMBERS], **fit})
     elif row != "nbsvm":
