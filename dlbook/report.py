@@ -234,6 +234,11 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
         return (f"{100 * best['test_accuracy_mean']:.2f}% ± {100 * best['test_accuracy_std']:.2f} test accuracy "
                 f"({best['name']} row, {folds} fold{'s' if folds != 1 else ''}"
                 f"{'' if folds >= 10 else ', partial'})")
+    if experiment == "lm" and record["rows"] and all(r["name"].startswith("claim-") for r in record["rows"]):
+        base = next((r for r in record["rows"] if r["name"] == "claim-emb-equal"), None)
+        return (f"controlled runs of the write-up's hyper-parameter claims: {len(record['rows'])} rows"
+                + (f"; the 2 x 100 base: test perplexity {base['test_ppl']:.1f} after {base['epochs_run']:.0f} "
+                   f"epochs" if base else ""))
     if experiment == "lm":
         best = min(record["rows"], key=lambda r: r["test_ppl"])
         return (f"test perplexity {best['test_ppl']:.1f} ({best['name']} row, {best['epochs_run']:.2f} epochs, "

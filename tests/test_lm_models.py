@@ -109,3 +109,12 @@ def test_plateau_decay_compares_epoch_ends_with_the_best_epoch_end(monkeypatch):
     out = train_lm(model, data, data, bptt=8, lr=20.0, epochs=4, evals_per_epoch=2, progress=False)
     assert [p["lr"] for p in out["curve"]] == [20.0, 20.0, 20.0, 20.0, 5.0, 5.0, 5.0, 5.0]
     assert [p["valid_ppl"] for p in out["curve"]][-1] == 86.0
+
+
+def test_results_name_follows_dataset_and_name():
+    from argparse import Namespace
+
+    from dlbook.experiments.lm import results_name
+    assert results_name(Namespace(dataset="ptb", name=None)) == "lm.json"
+    assert results_name(Namespace(dataset="gutenberg", name=None)) == "lm-gutenberg.json"
+    assert results_name(Namespace(dataset="ptb", name="lm-claims.json")) == "lm-claims.json"

@@ -76,3 +76,15 @@ def test_draw_graph_checks_its_edges():
     assert len(ax.patches) == 5 and not ax.axison
     with pytest.raises(ValueError, match="names 'z', which has no position"):
         draw_graph({"x": (0, 0)}, [("x", "z")])
+
+
+def test_lm_claims_headline_names_the_controlled_runs(tmp_path):
+    rows = [{"name": "claim-emb-equal", "test_ppl": 133.51, "epochs_run": 6.0, "wall_time": 1400.0},
+            {"name": "claim-tied", "test_ppl": 131.54, "epochs_run": 6.0, "wall_time": 1000.0}]
+    path = tmp_path / "lm-claims.json"
+    path.write_text(json.dumps({"experiment": "lm", "dataset": "ptb", "rows": rows}))
+    assert summarize_result(path)["headline"] == ("controlled runs of the write-up's hyper-parameter claims: 2 rows; "
+                                                  "the 2 x 100 base: test perplexity 133.5 after 6 epochs")
+    path.write_text(json.dumps({"experiment": "lm", "dataset": "ptb", "rows": rows + [
+        {"name": "lstm-1x50", "test_ppl": 133.60, "epochs_run": 20.0, "wall_time": 2440.0}]}))
+    assert summarize_result(path)["headline"].startswith("test perplexity 131.5 (claim-tied row")

@@ -101,6 +101,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epochs", type=float, default=None, help="override every row's number of epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None, help="stop every row after this many updates")
+    parser.add_argument("--name", default=None,
+                        help="results file name (default lm.json, or lm-DATASET.json for another corpus)")
     parser.add_argument("--save-params", default=None,
                         help="save the last row's final parameters here (torch.save; first process only)")
 
@@ -185,6 +187,8 @@ def run(args) -> dict:
 
 
 def results_name(args) -> str:
+    if getattr(args, "name", None):
+        return args.name
     return "lm.json" if args.dataset == "ptb" else f"lm-{args.dataset}.json"
 
 
