@@ -118,3 +118,12 @@ def test_results_name_follows_dataset_and_name():
     assert results_name(Namespace(dataset="ptb", name=None)) == "lm.json"
     assert results_name(Namespace(dataset="gutenberg", name=None)) == "lm-gutenberg.json"
     assert results_name(Namespace(dataset="ptb", name="lm-claims.json")) == "lm-claims.json"
+
+
+def test_rows_tied_to_a_corpus_refuse_another():
+    from dlbook.experiments.lm import check_rows
+
+    check_rows(["gutenberg-2x250-tied", "tiny"], "gutenberg")
+    check_rows(["tiny", "zaremba-small"], "ptb")
+    with pytest.raises(ValueError, match="gutenberg-2x250-tied.*--dataset.*gutenberg.*not 'ptb'"):
+        check_rows(["tiny", "gutenberg-2x250-tied"], "ptb")
