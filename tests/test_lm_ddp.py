@@ -47,3 +47,21 @@ def test_two_process_ddp_equals_single_process(tmp_path):
     assert record["processes"] == 2 and record["rows"][0]["processes"] == 2
     assert record["rows"][0]["tokens_seen"] == json.loads((tmp_path / "a" / "lm.json").read_text())["rows"][0][
         "tokens_seen"]
+
+
+def test_checkpoint_dir_resumes_a_row_from_the_command_line(tmp_path):
+    if not (Path(os.environ.get("DLBOOK_DATA", "/nonexistent")) / "ptb").is_dir():
+        pytest.skip("DLBOOK_DATA does not hold ptb/")
+    import json
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "dlbook.experiments", "lm", "--rows", "tiny", "--budget", "smoke",
+           "--checkpoint-dir", str(tmp_path / "ck")]
+    rows = []
+    for out in ("a", "b"):
+        subprocess.run([*cmd, "--out", str(tmp_path / out)], cwd=ROOT, env=env, check=True, capture_output=True,
+                       timeout=600)
+        rows.append(json.loads((tmp_path / out / "lm.json").read_text())["rows"][0])
+    assert (tmp_path / "ck" / "tiny-ptb-smoke-seed0.pt").exists()
+    assert [r["segments"] for r in rows] == [1, 2]  # the second command found the finished run and trained no more
+    assert rows[0]["steps"] == rows[1]["steps"] and rows[0]["test_ppl"] == pytest.approx(rows[1]["test_ppl"])

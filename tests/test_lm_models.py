@@ -127,3 +127,49 @@ def test_rows_tied_to_a_corpus_refuse_another():
     check_rows(["tiny", "zaremba-small"], "ptb")
     with pytest.raises(ValueError, match="gutenberg-2x250-tied.*--dataset.*gutenberg.*not 'ptb'"):
         check_rows(["tiny", "gutenberg-2x250-tied"], "ptb")
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name,optimizer", [("lstm", "sgd"), ("lstm-variational", "adam"), ("gcnn_lstm", "adam"),
+                                            ("char", "sgd"), ("attention", "sgd"), ("context", "sgd")])
+def test_a_stopped_run_resumes_to_the_same_result(tmp_path, name, optimizer):
+    """Killed mid-epoch after a checkpoint, then started again: the same parameters and curve as one run."""
+    data, valid = batchify(STREAM[:-200], 4), batchify(STREAM[-200:], 2)
+    kw = dict(bptt=8, lr=0.5 if optimizer == "sgd" else 0.01, clip=5.0, epochs=2.5, evals_per_epoch=3,
+              optimizer=optimizer, progress=False, plateau_decay=0.5)
+
+    def trained(checkpoint=None, stop_at=None):
+        torch.manual_seed(0)
+        model = build_model(SPECS[name], VOCAB)
+
+        def hook(step, loss):
+            if step == stop_at:
+                raise _Stop
+
+        try:
+            return model, train_lm(model, data, valid, checkpoint=checkpoint, step_hook=hook, **kw)
+        except _Stop:
+            return model, None
+
+    ref_model, ref = trained()
+    ck = tmp_path / "row.pt"
+    steps = ref["steps"]
+    assert trained(ck, stop_at=steps // 2 + 1)[1] is None and ck.exists()  # killed after a mid-run checkpoint
+    model, again = trained(ck)
+    assert again["segments"] == 2 and again["steps"] == steps and again["tokens"] == ref["tokens"]
+    assert [(p["epoch"], p["lr"], round(p["valid_ppl"], 6)) for p in again["curve"]] == \
+        [(p["epoch"], p["lr"], round(p["valid_ppl"], 6)) for p in ref["curve"]]
+    for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert trained(ck)[1]["steps"] == steps  # a finished run started again trains no more
+
+
+def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
+    data = batchify(STREAM, 4)
+    ck = tmp_path / "row.pt"
+    train_lm(build_model(SPECS["gru"], VOCAB), data, None, bptt=8, epochs=0.2, progress=False, checkpoint=ck)
+    with pytest.raises(ValueError, match="checkpoint .* written with settings"):
+        train_lm(build_model(SPECS["gru"], VOCAB), data, None, bptt=5, epochs=0.2, progress=False, checkpoint=ck)

@@ -19,7 +19,11 @@ cut at ``--max-minutes`` (30) of training; ``full`` the paper's whole
 schedule. The ``claim-*`` rows change one setting of a 2 x 100 LSTM
 (``claim-emb-equal`` is the base) to test the write-up's hyper-parameter
 findings at CPU scale. The paper-scale presets (``zaremba-medium``, ``zaremba-large``,
-``seed-2x1000-tied``) are only meant for ``full``. Rows with a
+``seed-2x1000-tied``) are only meant for ``full``. With
+``--checkpoint-dir DIR`` a row's training state is saved after every
+evaluation, and the same command continues a stopped run; the row's
+``segments`` counts the pieces and ``wall_time`` adds up their training
+time. Rows with a
 ``dataset`` key (``gutenberg-2x250-tied``) run only on that corpus.
 """
 
@@ -116,6 +120,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="stop every row after this many updates")
     parser.add_argument("--name", default=None,
                         help="results file name (default lm.json, or lm-DATASET.json for another corpus)")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="folder for resumable training state, one file per row: a stopped run given the same "
+                             "command and folder continues where it stopped")
     parser.add_argument("--save-params", default=None,
                         help="save the last row's final parameters here (torch.save; first process only)")
 
@@ -143,8 +150,9 @@ def shard_columns(data: torch.Tensor, rank: int, world: int) -> torch.Tensor:
 
 def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float = 30.0, epochs: float | None = None,
               seed: int = 0, progress: bool | None = None, steps: int | None = None,
-              save_params: str | None = None) -> dict:
-    """Train and evaluate one row; returns its results entry."""
+              save_params: str | None = None, checkpoint: str | None = None) -> dict:
+    """Train and evaluate one row; returns its results entry (``checkpoint``: see
+    :func:`~dlbook.models.lm.train_lm`)."""
     from dlbook.models.lm import build_model, evaluate, train_lm
 
     rank, world = _distributed()
@@ -171,7 +179,7 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
                        max_seconds=by_budget(smoke=None, ci=None, default=60 * max_minutes, full=None, budget=budget),
                        max_steps=steps or by_budget(smoke=6, ci=None, default=None, budget=budget),
                        evals_per_epoch=by_budget(smoke=1, ci=2, default=4, full=1, budget=budget),
-                       optimizer=row.get("optimizer", "sgd"), progress=progress)
+                       optimizer=row.get("optimizer", "sgd"), progress=progress, checkpoint=checkpoint)
     if save_params and rank == 0:
         torch.save(model.state_dict(), save_params)
     valid_res, test_res = evaluate(model, valid, bptt), evaluate(model, test, bptt)
@@ -181,7 +189,8 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
             "valid_ppl": valid_res["ppl"], "test_ppl": test_res["ppl"], "test_tokens": test_res["tokens"],
             "parameters": n_params, "tokens_seen": tokens, "wall_time": history["seconds"],
             "tokens_per_s": tokens / history["seconds"] if history["seconds"] else None,
-            "steps": history["steps"], "epochs_run": history["curve"][-1]["epoch"] if history["curve"] else 0,
+            "steps": history["steps"], "segments": history["segments"],
+            "epochs_run": history["curve"][-1]["epoch"] if history["curve"] else 0,
             "learning_curve": history["curve"], "processes": world}
 
 
@@ -191,13 +200,23 @@ def run(args) -> dict:
     started = time.perf_counter()
     corpus = load_ptb() if args.dataset == "ptb" else load_gutenberg()
     rows = [train_row(name, ROWS[name], corpus, args.budget, max_minutes=args.max_minutes, epochs=args.epochs,
-                      seed=args.seed, progress=None, steps=args.steps, save_params=args.save_params)
+                      seed=args.seed, progress=None, steps=args.steps, save_params=args.save_params,
+                      checkpoint=checkpoint_path(args, name))
             for name in args.rows]
     rank, world = _distributed()
     return study_record("lm", args.budget, rows, info=info, started=started, jobs=args.jobs, dataset=args.dataset,
                         vocabulary=len(corpus.vocab),
                         split_tokens={s: len(corpus.split(s)) for s in ("train", "valid", "test")},
                         processes=world, rank=rank)
+
+
+def checkpoint_path(args, name: str) -> str | None:
+    """The row's resumable-state file under ``--checkpoint-dir`` (``None`` without it)."""
+    folder = getattr(args, "checkpoint_dir", None)
+    if not folder:
+        return None
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{name}-{args.dataset}-{args.budget}-seed{args.seed}.pt")
 
 
 def results_name(args) -> str:

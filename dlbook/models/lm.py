@@ -26,6 +26,7 @@ class                     model
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
@@ -522,7 +523,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
              lr: float = 20.0, clip: float = 0.25, epochs: float = 1.0, decay_start: int | None = None,
              decay: float = 0.5, plateau_decay: float = 0.25, max_seconds: float | None = None,
              max_steps: int | None = None, evals_per_epoch: int = 1, optimizer: str = "sgd",
-             progress: bool | None = None, step_hook=None) -> dict:
+             progress: bool | None = None, step_hook=None, checkpoint: str | None = None) -> dict:
     """Train with truncated backpropagation through time, the state carried and detached between windows.
 
     Plain SGD, :math:`\\theta \\leftarrow \\theta - \\eta\\, \\nabla_\\theta L` with
@@ -549,14 +550,24 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     optimizer : {"sgd", "adam"}
     step_hook : callable, optional
         Called as ``step_hook(step, loss)`` after every update.
+    checkpoint : str or Path, optional
+        A file that makes the run resumable. After every evaluation the
+        whole training state (parameters, best parameters, optimizer,
+        learning rate, position in the epoch, carried hidden state, random
+        generator, curve and counters) is written there; a call that finds
+        the file continues from it, so a run stopped and started again
+        takes the same steps as one uninterrupted run. ``max_seconds``
+        counts the training time of all segments together. Only the first
+        process of a distributed run writes it.
 
     Returns
     -------
     dict
         ``curve`` (a list of ``{"epoch", "tokens", "seconds", "train_ppl", "valid_ppl", "lr"}``),
         ``tokens`` (training tokens seen), ``seconds`` (training wall time,
-        evaluations excluded), ``steps``, ``best_valid_ppl`` and the best
-        parameters loaded back into ``model`` (by validation perplexity).
+        evaluations excluded), ``steps``, ``segments`` (1, plus one per
+        resumption), ``best_valid_ppl`` and the best parameters loaded back
+        into ``model`` (by validation perplexity).
     """
     import copy
     import time
@@ -580,14 +591,34 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     tokens = steps = 0
     seconds = 0.0
     window_nll, window_tokens = 0.0, 0
-    bar = progress_bar(range(total_windows), desc="train", enable=progress)
+    epoch, skip, saved_state, segments = 0, 0, None, 1
+    config = {"train_shape": list(train.shape), "bptt": bptt, "lr": lr, "clip": clip, "epochs": epochs,
+              "decay_start": decay_start, "decay": decay, "plateau_decay": plateau_decay,
+              "evals_per_epoch": evals_per_epoch, "optimizer": optimizer, "max_steps": max_steps}
+    if checkpoint is not None and os.path.exists(checkpoint):
+        ck = torch.load(checkpoint, weights_only=False)  # a file this function wrote
+        if ck["config"] != config:
+            raise ValueError(f"train_lm: the checkpoint {checkpoint} was written with settings {ck['config']}, "
+                             f"not {config}; delete it or pass another 'checkpoint'")
+        model.load_state_dict(ck["model"])
+        if opt is not None:
+            opt.load_state_dict(ck["optimizer"])
+        torch.set_rng_state(ck["rng"])
+        best_state, saved_state = ck["best_state"], ck["state"]
+        (curve, best, best_epoch_end, tokens, steps, seconds, lr, epoch, skip,
+         segments) = (ck[k] for k in ("curve", "best", "best_epoch_end", "tokens", "steps", "seconds", "lr",
+                                      "epoch", "window", "segments"))
+        segments += 1
+    bar = progress_bar(range(max(total_windows - steps, 0)), desc="train", enable=progress)
     it = iter(bar)
     stop = False
-    epoch = 0
     model.train()
     while not stop:
         state = None
         for w, (x, y) in enumerate(bptt_batches(train, bptt), start=1):
+            if w <= skip:  # resuming: these windows of the epoch were trained before the checkpoint
+                state = saved_state
+                continue
             if steps >= total_windows or (max_seconds is not None and seconds >= max_seconds):
                 stop = True
                 break
@@ -625,7 +656,15 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
                     if v < best:
                         best, best_state = v, copy.deepcopy(model.state_dict())
                 curve.append(point)
+                if checkpoint is not None:
+                    _save_checkpoint(checkpoint, {
+                        "config": config, "model": model.state_dict(), "best_state": best_state,
+                        "optimizer": opt.state_dict() if opt is not None else None, "rng": torch.get_rng_state(),
+                        "state": detach_state(state), "curve": curve, "best": best, "best_epoch_end": best_epoch_end,
+                        "tokens": tokens, "steps": steps, "seconds": seconds, "lr": lr, "epoch": epoch, "window": w,
+                        "segments": segments})
         else:
+            skip = 0
             epoch += 1
             end_ppl = curve[-1].get("valid_ppl") if valid is not None and curve else None
             if end_ppl is not None and end_ppl >= best_epoch_end:  # no better than every earlier epoch's end
@@ -644,5 +683,16 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    return {"curve": curve, "tokens": tokens, "seconds": round(seconds, 2), "steps": steps,
+    return {"curve": curve, "tokens": tokens, "seconds": round(seconds, 2), "steps": steps, "segments": segments,
             "best_valid_ppl": best if valid is not None else None}
+
+
+def _save_checkpoint(path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (first process only under ``torch.distributed``)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
+        return
+    tmp = f"{path}.tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
