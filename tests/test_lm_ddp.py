@@ -65,3 +65,25 @@ def test_checkpoint_dir_resumes_a_row_from_the_command_line(tmp_path):
     assert (tmp_path / "ck" / "tiny-ptb-smoke-seed0.pt").exists()
     assert [r["segments"] for r in rows] == [1, 2]  # the second command found the finished run and trained no more
     assert rows[0]["steps"] == rows[1]["steps"] and rows[0]["test_ppl"] == pytest.approx(rows[1]["test_ppl"])
+
+
+@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+                    reason="torch.distributed with gloo is not available")
+def test_each_ddp_process_keeps_its_own_checkpoint(tmp_path):
+    if not (Path(os.environ.get("DLBOOK_DATA", "/nonexistent")) / "ptb").is_dir():
+        pytest.skip("DLBOOK_DATA does not hold ptb/")
+    import json
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    rows = []
+    for out in ("a", "b"):
+        run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                              "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m",
+                              "dlbook.experiments", "lm", "--rows", "tiny", "--budget", "smoke", "--steps", "4",
+                              "--checkpoint-dir", str(tmp_path / "ck"), "--out", str(tmp_path / out)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        rows.append(json.loads((tmp_path / out / "lm.json").read_text())["rows"][0])
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == [
+        "tiny-ptb-smoke-seed0.pt.rank0of2", "tiny-ptb-smoke-seed0.pt.rank1of2"]
+    assert [r["segments"] for r in rows] == [1, 2] and rows[0]["test_ppl"] == pytest.approx(rows[1]["test_ppl"])

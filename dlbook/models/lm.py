@@ -557,8 +557,10 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         generator, curve and counters) is written there; a call that finds
         the file continues from it, so a run stopped and started again
         takes the same steps as one uninterrupted run. ``max_seconds``
-        counts the training time of all segments together. Only the first
-        process of a distributed run writes it.
+        counts the training time of all segments together. Under
+        ``torch.distributed`` each process keeps its own file
+        (``checkpoint.rank{r}of{n}``: its columns' hidden state and its
+        random generator differ).
 
     Returns
     -------
@@ -595,6 +597,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     config = {"train_shape": list(train.shape), "bptt": bptt, "lr": lr, "clip": clip, "epochs": epochs,
               "decay_start": decay_start, "decay": decay, "plateau_decay": plateau_decay,
               "evals_per_epoch": evals_per_epoch, "optimizer": optimizer, "max_steps": max_steps}
+    checkpoint = _process_file(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and os.path.exists(checkpoint):
         ck = torch.load(checkpoint, weights_only=False)  # a file this function wrote
         if ck["config"] != config:
@@ -687,12 +690,17 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
             "best_valid_ppl": best if valid is not None else None}
 
 
-def _save_checkpoint(path, payload: dict) -> None:
-    """Write ``payload`` to ``path`` atomically (first process only under ``torch.distributed``)."""
+def _process_file(path) -> str:
+    """``path``, or ``path.rank{r}of{n}`` for process ``r`` of ``n`` under ``torch.distributed``."""
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized() and dist.get_rank() != 0:
-        return
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return f"{path}.rank{dist.get_rank()}of{dist.get_world_size()}"
+    return str(path)
+
+
+def _save_checkpoint(path: str, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (a stop during the write leaves the last file whole)."""
     tmp = f"{path}.tmp"
     torch.save(payload, tmp)
     os.replace(tmp, path)
