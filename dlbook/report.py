@@ -188,6 +188,11 @@ REFERENCES: dict[str, dict[str, str]] = {
         "published": "114.5 test perplexity, 2 x 200 LSTM (Zaremba et al. small)",
         "cite": "zaremba2014recurrent",
     },
+    "lm/gutenberg": {
+        "syllabus": "test perplexity 122.93 (2 x 250 tied LSTM) and 105.89 (2 x 1000) on its own, unpublished split: "
+                    "not comparable",
+        "published": "–",
+    },
     "embeddings": {
         "syllabus": "Spearman 0.26 (fastText) and 0.23 (LSTM LM input embeddings), PTB",
         "published": "gensim's Word2Vec and FastText, same run, corpus and settings",

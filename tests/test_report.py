@@ -88,3 +88,12 @@ def test_lm_claims_headline_names_the_controlled_runs(tmp_path):
     path.write_text(json.dumps({"experiment": "lm", "dataset": "ptb", "rows": rows + [
         {"name": "lstm-1x50", "test_ppl": 133.60, "epochs_run": 20.0, "wall_time": 2440.0}]}))
     assert summarize_result(path)["headline"].startswith("test perplexity 131.5 (claim-tied row")
+
+
+def test_gutenberg_lm_file_says_the_write_up_is_not_comparable(tmp_path):
+    path = tmp_path / "lm-gutenberg.json"
+    path.write_text(json.dumps({"experiment": "lm", "dataset": "gutenberg", "rows": [
+        {"name": "gutenberg-2x250-tied", "test_ppl": 150.0, "epochs_run": 4.0, "wall_time": 3000.0}]}))
+    row = summarize_result(path)
+    assert row["experiment"] == "lm (gutenberg)" and "not comparable" in row["syllabus"]
+    assert "114.5" not in row["published"]  # the PTB anchor is not shown for another corpus
