@@ -23,8 +23,8 @@ findings at CPU scale. The paper-scale presets (``zaremba-medium``, ``zaremba-la
 ``--checkpoint-dir DIR`` a row's training state is saved after every
 evaluation, and the same command continues a stopped run; the row's
 ``segments`` counts the pieces and ``wall_time`` adds up their training
-time. Rows with a
-``dataset`` key (``gutenberg-2x250-tied``) run only on that corpus.
+time. Rows with a ``dataset`` key (``gutenberg-2x250-tied``) run only on
+that corpus.
 """
 
 from __future__ import annotations
