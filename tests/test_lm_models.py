@@ -129,6 +129,34 @@ def test_rows_tied_to_a_corpus_refuse_another():
         check_rows(["tiny", "gutenberg-2x250-tied"], "ptb")
 
 
+@pytest.mark.parametrize("clip", [0.5, 1e3])  # the clip binds, and it does not
+def test_summed_over_window_gives_the_papers_update(clip):
+    """lr and clip stated for the loss summed over a window's steps give the same step through train_lm's mean loss."""
+    from dlbook.experiments.lm import summed_over_window
+    from dlbook.optim import clip_grad_norm_
+
+    spec, bptt, lr = dict(model="lstm", emb=16, hidden=16, layers=2), 8, 1.0
+    data = batchify(STREAM, 4)
+    torch.manual_seed(0)
+    papers = build_model(spec, VOCAB).double()
+    ours = build_model(spec, VOCAB).double()
+    ours.load_state_dict(papers.state_dict())
+    before = {k: v.clone() for k, v in papers.state_dict().items()}
+    # the papers' step: sum over the window's steps of each step's batch-mean NLL, clipped, then lr
+    x, y = data[:bptt], data[1:bptt + 1]
+    nll, _ = papers(x, y, None)
+    (nll / y.shape[1]).backward()
+    clip_grad_norm_(list(papers.parameters()), clip)
+    with torch.no_grad():
+        for p in papers.parameters():
+            p.add_(p.grad, alpha=-lr)
+    train_lm(ours, data, None, **summed_over_window(lr, clip, bptt), max_steps=1, progress=False)
+    # the clip scales by max_norm / (norm + 1e-6); that 1e-6 does not scale with the sum, so equal to 1e-6 if it binds
+    for (name, a), b, c in zip(papers.state_dict().items(), ours.state_dict().values(), before.values()):
+        assert not torch.equal(a, c), name
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6 if clip < 1 else 1e-12, msg=name)
+
+
 class _Stop(Exception):
     pass
 

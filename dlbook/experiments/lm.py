@@ -39,15 +39,35 @@ from dlbook.data import batchify, load_gutenberg, load_ptb
 from dlbook.experiments.runner import study_record
 from dlbook.runs import provenance
 
+
+def summed_over_window(lr: float, clip: float, bptt: int) -> dict:
+    """A paper's ``lr`` and ``clip``, stated for a loss summed over the window's steps, for ``train_lm``'s mean loss.
+
+    Zaremba et al.'s and Kim et al.'s code differentiate the sum over the
+    ``bptt`` steps of a window of each step's batch-mean negative
+    log-likelihood, clip that gradient's norm at ``clip`` and step with
+    ``lr``. :func:`dlbook.models.train_lm` differentiates the mean over the
+    steps, whose gradient is ``bptt`` times smaller, so the same updates
+    need ``lr * bptt`` and ``clip / bptt``
+    (``lr * clip_c(bptt * g) == (lr * bptt) * clip_{c / bptt}(g)``).
+
+    >>> summed_over_window(1.0, 5.0, 20)
+    {'lr': 20.0, 'clip': 0.25, 'bptt': 20}
+    """
+    return dict(lr=lr * bptt, clip=clip / bptt, bptt=bptt)
+
+
 # the base of the claim-* rows; each of them changes one setting
 _CLAIM_BASE = dict(model="lstm", emb=100, hidden=100, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=6)
 #: Row name -> model and training settings. ``seed`` is the seed write-up's test perplexity at that size.
 ROWS = {
     "tiny": dict(model="lstm", emb=32, hidden=32, layers=1, batch=20, bptt=20, lr=1.0, clip=5.0, epochs=1),
-    "zaremba-small": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=20, lr=1.0, clip=5.0,
+    # Zaremba et al.'s and Kim et al.'s lr 1 and clip 5 (or 10) are for a loss summed over the window: converted
+    "zaremba-small": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, **summed_over_window(1.0, 5.0, 20),
                           epochs=13, decay_start=4, decay=0.5, init=0.1, paper=114.5),
-    "zaremba-small-adaptive": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=20, lr=1.0,
-                                   clip=5.0, epochs=13, decay_start=4, decay=0.5, cutoffs=[2000, 6000]),
+    "zaremba-small-adaptive": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20,
+                                   **summed_over_window(1.0, 5.0, 20), epochs=13, decay_start=4, decay=0.5,
+                                   cutoffs=[2000, 6000]),
     "tied-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0, clip=0.25,
                                epochs=40, dropout=0.2, tie=True, paper=87.17),
     "adaptive-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0,
@@ -68,8 +88,9 @@ ROWS = {
                  optimizer="adam", seed=199.26),
     "gcnn-lstm": dict(model="gcnn_lstm", hidden=100, layers=10, kernel=3, rnn_layers=2, batch=32, bptt=20,
                       lr=0.002, clip=0.25, epochs=30, dropout=0.2, optimizer="adam", seed=180.40),
-    "char-small": dict(model="char", hidden=300, layers=2, char_size=15, maps=25, batch=20, bptt=35, lr=1.0,
-                       clip=5.0, epochs=25, dropout=0.5, decay_start=0, decay=1.0, seed=105.16, paper=92.3),
+    "char-small": dict(model="char", hidden=300, layers=2, char_size=15, maps=25, batch=20,
+                       **summed_over_window(1.0, 5.0, 35), epochs=25, dropout=0.5, decay_start=0, decay=1.0,
+                       seed=105.16, paper=92.3),
     "attention": dict(model="attention", hidden=200, layers=1, window=5, batch=20, bptt=35, lr=20.0, clip=0.25,
                       epochs=20, dropout=0.2),
     "context": dict(model="context", hidden=200, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
@@ -86,10 +107,11 @@ ROWS = {
     "claim-tied": {**_CLAIM_BASE, "tie": True},
     "claim-bptt-10": {**_CLAIM_BASE, "bptt": 10},
     # paper scale: run only under the ``full`` budget
-    "zaremba-medium": dict(model="lstm", emb=650, hidden=650, layers=2, batch=20, bptt=35, lr=1.0, clip=5.0,
+    "zaremba-medium": dict(model="lstm", emb=650, hidden=650, layers=2, batch=20, **summed_over_window(1.0, 5.0, 35),
                            epochs=39, decay_start=6, decay=0.8, dropout=0.5, init=0.05, paper=82.7),
-    "zaremba-large": dict(model="lstm", emb=1500, hidden=1500, layers=2, batch=20, bptt=35, lr=1.0, clip=10.0,
-                          epochs=55, decay_start=14, decay=1 / 1.15, dropout=0.65, init=0.04, paper=78.4),
+    "zaremba-large": dict(model="lstm", emb=1500, hidden=1500, layers=2, batch=20,
+                          **summed_over_window(1.0, 10.0, 35), epochs=55, decay_start=14, decay=1 / 1.15,
+                          dropout=0.65, init=0.04, paper=78.4),
     "seed-2x1000-tied": dict(model="lstm", emb=1000, hidden=1000, layers=2, batch=20, bptt=35, lr=10.0, clip=0.25,
                              epochs=40, dropout=0.5, tie=True, seed=79.12),
     # Gutenberg: the write-up's smaller Gutenberg row; its number is on the write-up's own (unknown) split
