@@ -72,7 +72,8 @@ ROWS = {
                                epochs=40, dropout=0.2, tie=True, paper=87.17),
     "adaptive-2x200-dropout": dict(model="lstm", emb=200, hidden=200, layers=2, batch=20, bptt=35, lr=20.0,
                                    clip=0.25, epochs=40, dropout=0.2, cutoffs=[2000, 6000]),
-    "lstm-2x250-tied-dropout": dict(model="lstm", emb=250, hidden=250, layers=2, batch=20, bptt=35, lr=20.0,
+    # the write-up's best small row states lr 5
+    "lstm-2x250-tied-dropout": dict(model="lstm", emb=250, hidden=250, layers=2, batch=20, bptt=35, lr=5.0,
                                     clip=0.25, epochs=40, dropout=0.5, tie=True, seed=87.12),
     "gru-1x50": dict(model="gru", emb=50, hidden=50, layers=1, batch=20, bptt=35, lr=20.0, clip=0.25, epochs=20,
                      seed=193.7),
