@@ -81,10 +81,6 @@ ROWS = {
                       seed=136.08),
     "lstm-3x100": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
                        epochs=20, seed=117.51),
-    # the write-up's settings are the PyTorch example's arguments, whose dropout defaults to 0.2; its rows that
-    # state no dropout may have used that default
-    "lstm-3x100-dropout": dict(model="lstm", emb=100, hidden=100, layers=3, batch=20, bptt=35, lr=20.0, clip=0.25,
-                               epochs=20, dropout=0.2, seed=117.51),
     "gcnn": dict(model="gcnn", hidden=100, layers=10, kernel=3, batch=32, bptt=20, lr=0.002, clip=0.25, epochs=20,
                  optimizer="adam", seed=199.26),
     "gcnn-lstm": dict(model="gcnn_lstm", hidden=100, layers=10, kernel=3, rnn_layers=2, batch=32, bptt=20,
