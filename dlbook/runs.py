@@ -30,6 +30,7 @@ with warnings.catch_warnings():
 
 __all__ = [
     "seed_everything",
+    "device_name",
     "get_device",
     "iterate_minibatches",
     "History",
@@ -186,6 +187,21 @@ def get_device(prefer: str | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def device_name(device: torch.device | str) -> str:
+    """A device as results files record it: ``"cpu"``, or the accelerator's type, index and model name.
+
+    Examples
+    --------
+    >>> device_name("cpu")
+    'cpu'
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(device)
 
 
 def iterate_minibatches(

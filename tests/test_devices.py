@@ -55,3 +55,16 @@ def test_kmeans_features_and_mc_dropout_on_device(device):
     model = torch.nn.Sequential(Dropout(0.5), torch.nn.Linear(4, 3)).to(device)
     probs = mc_dropout_predict(model, torch.randn(5, 4), n_samples=3, generator=_g())
     assert probs.device.type == "cpu" and torch.allclose(probs.sum(1), torch.ones(5))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_sample_text_same_tokens_on_device(device):
+    from dlbook.models import RNNLM, sample_text
+    from dlbook.text import Vocab
+
+    vocab = Vocab("the cat sat on the mat".split(), specials=("<unk>", "<eos>"))
+    torch.manual_seed(0)
+    model = RNNLM(len(vocab), 8, 8)
+    ref = sample_text(model, vocab, ["the"], length=12, generator=_g(4))
+    out = sample_text(model.to(device), vocab, ["the"], length=12, generator=_g(4))
+    assert out == ref

@@ -6,9 +6,11 @@ the valid and test perplexity of the parameters with the best validation
 perplexity, the parameter count, the training tokens seen, the training
 wall time (evaluations excluded), tokens per second and the learning curve.
 
+Rows train on :func:`dlbook.runs.get_device` (CUDA, then MPS, then CPU;
+``DLBOOK_DEVICE=cpu`` forces the CPU), and each row records its device.
 Under ``torchrun --nproc-per-node N`` the same command trains with
 :class:`torch.nn.parallel.DistributedDataParallel` (gloo on CPU, nccl on
-GPUs): the global batch of ``B`` columns is split into ``N`` shards of
+GPUs, one GPU per process): the global batch of ``B`` columns is split into ``N`` shards of
 ``B / N`` columns, each process averages its own loss, and the all-reduced
 gradient is the gradient of the single-process loss over all ``B``
 columns, so the updates are the same (tested in ``tests/test_lm_ddp.py``).
@@ -37,7 +39,7 @@ import torch
 from dlbook.budget import by_budget
 from dlbook.data import batchify, load_gutenberg, load_ptb
 from dlbook.experiments.runner import study_record
-from dlbook.runs import provenance
+from dlbook.runs import device_name, get_device, provenance
 
 
 def summed_over_window(lr: float, clip: float, bptt: int) -> dict:
@@ -151,13 +153,26 @@ def add_arguments(parser) -> None:
                         help="save the last row's final parameters here (torch.save; first process only)")
 
 
-def _distributed():
-    """(rank, world_size), initialising the process group under torchrun."""
+def training_device() -> torch.device:
+    """Where this process trains: :func:`dlbook.runs.get_device` (CUDA, then MPS, then CPU; ``DLBOOK_DEVICE``
+    overrides), and under torchrun on CUDA the GPU numbered ``LOCAL_RANK``, one GPU per process."""
+    device = get_device()
+    if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", torch.cuda.current_device())))
+        torch.cuda.set_device(device)
+    return device
+
+
+def _distributed(device: torch.device | None = None):
+    """(rank, world_size), initialising the process group under torchrun: nccl when the processes train on
+    CUDA, gloo otherwise."""
     import torch.distributed as dist
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        device = device if device is not None else training_device()
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -179,23 +194,25 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
     :func:`~dlbook.models.lm.train_lm`)."""
     from dlbook.models.lm import build_model, evaluate, train_lm
 
-    rank, world = _distributed()
+    device = training_device()
+    rank, world = _distributed(device)
     torch.manual_seed(seed)
     model = build_model(model_spec(row), corpus.vocab)
     if row.get("init") and hasattr(model, "layers"):
         for p in model.parameters():
             torch.nn.init.uniform_(p, -row["init"], row["init"])
+    model.to(device)  # built and initialised on the CPU, so a seed gives the same start on every device
     n_params = sum(p.numel() for p in model.parameters())
     slice_tokens = by_budget(smoke=20_000, ci=60_000, default=None, full=None, budget=budget)
     train_stream = corpus.train if slice_tokens is None else corpus.train[:slice_tokens]
     valid_stream = corpus.valid if slice_tokens is None else corpus.valid[:slice_tokens // 4]
     bptt = row["bptt"]
-    train = shard_columns(batchify(train_stream, row["batch"]), rank, world)
-    valid = batchify(valid_stream, 10)
-    test = batchify(corpus.test if slice_tokens is None else corpus.test[:slice_tokens // 4], 10)
+    train = shard_columns(batchify(train_stream, row["batch"]), rank, world).to(device)
+    valid = batchify(valid_stream, 10).to(device)
+    test = batchify(corpus.test if slice_tokens is None else corpus.test[:slice_tokens // 4], 10).to(device)
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
     n_epochs = epochs if epochs is not None else by_budget(smoke=1, ci=1, default=row["epochs"], full=row["epochs"],
                                                            budget=budget)
     history = train_lm(net, train, valid, bptt=bptt, lr=row["lr"], clip=row["clip"], epochs=n_epochs,
@@ -216,7 +233,7 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
             "tokens_per_s": tokens / history["seconds"] if history["seconds"] else None,
             "steps": history["steps"], "segments": history["segments"],
             "epochs_run": history["curve"][-1]["epoch"] if history["curve"] else 0,
-            "learning_curve": history["curve"], "processes": world}
+            "learning_curve": history["curve"], "processes": world, "device": device_name(device)}
 
 
 def run(args) -> dict:
@@ -229,7 +246,8 @@ def run(args) -> dict:
                       checkpoint=checkpoint_path(args, name))
             for name in args.rows]
     rank, world = _distributed()
-    return study_record("lm", args.budget, rows, info=info, started=started, jobs=args.jobs, dataset=args.dataset,
+    return study_record("lm", args.budget, rows, info=info, started=started, jobs=args.jobs,
+                        device=device_name(training_device()), dataset=args.dataset,
                         vocabulary=len(corpus.vocab),
                         split_tokens={s: len(corpus.split(s)) for s in ("train", "valid", "test")},
                         processes=world, rank=rank)

@@ -169,7 +169,7 @@ def summarise(runs: Sequence[dict], keys: Iterable[str], over: str = "seed") -> 
 
 
 def study_record(experiment: str, budget: str, rows: list[dict], *, info: dict, started: float,
-                 jobs: int = 1, **fields) -> dict:
+                 jobs: int = 1, device: str = "cpu", **fields) -> dict:
     """The results dictionary of a study, with its provenance.
 
     Parameters
@@ -187,6 +187,8 @@ def study_record(experiment: str, budget: str, rows: list[dict], *, info: dict, 
         ``time.perf_counter()`` at the start of the study.
     jobs : int
         Worker processes used.
+    device : str
+        Where the rows trained (:func:`dlbook.runs.device_name`), stored under ``hardware``.
     **fields
         Study-specific entries (data split, protocol, ...), stored as given.
     """
@@ -195,7 +197,8 @@ def study_record(experiment: str, budget: str, rows: list[dict], *, info: dict, 
         "commit": info["commit"],
         "uncommitted_changes": info["uncommitted_changes"],
         "hardware": {"machine": platform.machine(), "cpu": info["cpu"], "cpu_count": info["cpu_count"],
-                     "torch_threads": thread_count(jobs), "jobs": jobs, "platform": info["platform"]},
+                     "torch_threads": thread_count(jobs), "jobs": jobs, "platform": info["platform"],
+                     "device": device},
         "study_wall_time": time.perf_counter() - started,
         "torch_version": info["torch_version"],
         "python_version": info["python_version"],

@@ -322,4 +322,6 @@ def sample_tokens(logits: torch.Tensor, beta: float = 1.0, generator: torch.Gene
         return logits.argmax(dim=1)
     beta = check_real("sample_tokens", "beta", beta, low=0.0)
     probs = softmax(logits.detach(), beta=beta, dim=1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    # draw where the generator lives, so that a seed gives the same tokens on every device
+    where = generator.device if generator is not None else probs.device
+    return torch.multinomial(probs.to(where), 1, generator=generator).squeeze(1).to(logits.device)

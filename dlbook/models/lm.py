@@ -454,7 +454,8 @@ def sample_text(model: LanguageModel, vocab, prompt, length: int = 20, beta: flo
     """
     was_training = model.training
     model.eval()
-    ids = torch.tensor([[vocab[w]] for w in prompt], dtype=torch.long)
+    device = next(model.parameters()).device
+    ids = torch.tensor([[vocab[w]] for w in prompt], dtype=torch.long, device=device)
     feats, state = model.features(ids, None)
     out = []
     for _ in range(length):
@@ -599,7 +600,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
               "evals_per_epoch": evals_per_epoch, "optimizer": optimizer, "max_steps": max_steps}
     checkpoint = _process_file(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and os.path.exists(checkpoint):
-        ck = torch.load(checkpoint, weights_only=False)  # a file this function wrote
+        ck = torch.load(checkpoint, weights_only=False, map_location="cpu")  # a file this function wrote
         if ck["config"] != config:
             raise ValueError(f"train_lm: the checkpoint {checkpoint} was written with settings {ck['config']}, "
                              f"not {config}; delete it or pass another 'checkpoint'")
@@ -607,7 +608,10 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         if opt is not None:
             opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng"])
-        best_state, saved_state = ck["best_state"], ck["state"]
+        if ck.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["cuda_rng"])
+        device = next(model.parameters()).device
+        best_state, saved_state = ck["best_state"], _to_device(ck["state"], device)
         (curve, best, best_epoch_end, tokens, steps, seconds, lr, epoch, skip,
          segments) = (ck[k] for k in ("curve", "best", "best_epoch_end", "tokens", "steps", "seconds", "lr",
                                       "epoch", "window", "segments"))
@@ -663,6 +667,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
                     _save_checkpoint(checkpoint, {
                         "config": config, "model": model.state_dict(), "best_state": best_state,
                         "optimizer": opt.state_dict() if opt is not None else None, "rng": torch.get_rng_state(),
+                        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                         "state": detach_state(state), "curve": curve, "best": best, "best_epoch_end": best_epoch_end,
                         "tokens": tokens, "steps": steps, "seconds": seconds, "lr": lr, "epoch": epoch, "window": w,
                         "segments": segments})
@@ -688,6 +693,15 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         model.load_state_dict(best_state)
     return {"curve": curve, "tokens": tokens, "seconds": round(seconds, 2), "steps": steps, "segments": segments,
             "best_valid_ppl": best if valid is not None else None}
+
+
+def _to_device(state, device):
+    """A (nested) hidden state moved to ``device`` (a checkpoint is read onto the CPU)."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    return type(state)(_to_device(s, device) for s in state)
 
 
 def _process_file(path) -> str:
