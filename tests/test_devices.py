@@ -68,3 +68,15 @@ def test_sample_text_same_tokens_on_device(device):
     ref = sample_text(model, vocab, ["the"], length=12, generator=_g(4))
     out = sample_text(model.to(device), vocab, ["the"], length=12, generator=_g(4))
     assert out == ref
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("row", ["cnn-rand", "bilstm"])
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_mr_rows_train_on_device(row, device, monkeypatch):
+    from dlbook.experiments import mr
+
+    monkeypatch.setenv("DLBOOK_DEVICE", device)
+    r = mr.run_fold(row, 0, "smoke", progress=False, keep_model=True)
+    assert r["test_accuracy"] > 0.55 and r["test_probabilities"].device.type == "cpu"
+    assert next(r["model"].parameters()).device.type == "cpu"  # handed back on the CPU

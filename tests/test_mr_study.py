@@ -55,6 +55,8 @@ def test_command_line_writes_and_merges(tmp_path):
     first = json.loads((tmp_path / "mr.json").read_text())
     assert first["rows"][0]["name"] == "nbsvm" and len(first["rows"][0]["test_accuracy_per_fold"]) == 1
     assert first["command"].startswith("python -m dlbook.experiments mr") and first["commit"]
+    from dlbook.runs import device_name, get_device
+    assert first["hardware"]["device"] == device_name(get_device())
     main(["mr", "--folds", "1", "--rows", "qrnn", "--budget", "smoke", "--out", str(tmp_path), "--merge"])
     merged = json.loads((tmp_path / "mr.json").read_text())
     assert [r["name"] for r in merged["rows"]] == ["nbsvm", "qrnn"]

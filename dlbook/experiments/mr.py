@@ -5,7 +5,9 @@ with a fixed seed; for each fold, the other folds are the training data,
 of which a stratified 10% is held out for early stopping. The vocabulary
 and every other statistic (NB ratios) come from the training folds only.
 The reported number is the test accuracy of the epoch with the best
-validation accuracy, averaged over the folds.
+validation accuracy, averaged over the folds. The neural rows train on
+:func:`dlbook.runs.get_device` (CUDA, then MPS, then CPU; ``DLBOOK_DEVICE``
+overrides), and each fold records its device.
 
 The rows:
 
@@ -68,7 +70,7 @@ from dlbook.functional import dropout as dl_dropout
 from dlbook.nbsvm import NBSVM, char_ngrams
 from dlbook.nn import LSTM, QRNN, ConvOverTime, Embedding
 from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
-from dlbook.runs import progress_bar, provenance, seed_everything
+from dlbook.runs import device_name, get_device, progress_bar, provenance, seed_everything
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
@@ -300,7 +302,7 @@ class RNNClassifier(torch.nn.Module):
     @staticmethod
     def _reverse_index(lengths: torch.Tensor, T: int) -> torch.Tensor:
         """``(N, T)`` index reversing each sequence within its own length (padding stays at the end)."""
-        t = torch.arange(T).unsqueeze(0)
+        t = torch.arange(T, device=lengths.device).unsqueeze(0)
         last = lengths.unsqueeze(1) - 1
         return torch.where(t <= last, last - t, t)
 
@@ -316,10 +318,10 @@ class RNNClassifier(torch.nn.Module):
 
     def features(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         h = self.states(tokens, lengths)
-        mask = (torch.arange(tokens.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
+        mask = (torch.arange(tokens.shape[1], device=tokens.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2)
         vecs = []
         if self.pooling == "last":
-            vecs.append(h[torch.arange(len(lengths)), lengths - 1])
+            vecs.append(h[torch.arange(len(lengths), device=h.device), lengths - 1])
         if self.pooling in ("mean", "meanmax"):
             vecs.append((h * mask).sum(1) / lengths.unsqueeze(1).to(h.dtype))
         if self.pooling in ("max", "meanmax"):
@@ -430,11 +432,12 @@ def _model_for(row: str, vocab_size: int, settings: dict, vectors: torch.Tensor 
 
 @torch.no_grad()
 def _predict(model, batches) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class-1 probabilities and labels over ``batches``, in batch order."""
+    """Class-1 probabilities and labels over ``batches``, in batch order (on the CPU, wherever ``model`` is)."""
     model.eval()
+    device = next(model.parameters()).device
     probs, ys = [], []
     for x, lens, y in batches:
-        probs.append(torch.softmax(model(x, lens), dim=1)[:, 1])
+        probs.append(torch.softmax(model(x.to(device), lens.to(device)), dim=1)[:, 1].cpu())
         ys.append(y)
     return torch.cat(probs), torch.cat(ys)
 
@@ -449,8 +452,11 @@ def _score_accuracy(scores, y) -> float:
 
 
 def _train_network(row: str, data: dict, settings: dict, seed: int, progress, vectors=None) -> dict:
+    """Train a neural row on :func:`dlbook.runs.get_device`; the returned model is back on the CPU."""
     g = seed_everything(seed)
     model, pad = _model_for(row, len(data["vocab"]), settings, vectors)
+    device = get_device()
+    model.to(device)  # built on the CPU, so a seed gives the same start on every device
     kim = isinstance(model, KimCNN)
     if kim:  # Kim's Adadelta; only the rows of a batch's words move, so update just those (same result)
         emb = model.embedding.weight
@@ -470,6 +476,7 @@ def _train_network(row: str, data: dict, settings: dict, seed: int, progress, ve
         tot = correct = seen = 0.0
         for x, lens, y in make_batches(data["train"]["ids"], data["train"]["labels"], settings["batch"],
                                        generator=g, pad=pad):
+            x, lens, y = x.to(device), lens.to(device), y.to(device)
             logits = model(x, lens)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
@@ -497,6 +504,7 @@ def _train_network(row: str, data: dict, settings: dict, seed: int, progress, ve
             if settings["patience"] is not None and since >= settings["patience"]:
                 break
     model.load_state_dict(best_state)
+    model.cpu()
     return {"model": model, "pad": pad, "history": history, "best_epoch": best_epoch,
             "val_accuracy": best, "test_accuracy": history["test_accuracy"][best_epoch - 1]}
 
@@ -736,7 +744,7 @@ def _run_task(row, k, budget, cache=None):
     for key in ("test_probabilities", "val_probabilities"):
         if key in r:
             r[key] = [round(float(p), 5) for p in r[key]]
-    r["commit"] = commit
+    r["commit"], r["device"] = commit, device_name(get_device())
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
@@ -775,6 +783,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
                  "row_wall_time": time.perf_counter() - row_start,
                  "fold_wall_time_sum": sum(r["wall_time"] for r in runs),
                  "commit_per_fold": [r["commit"] for r in runs],
+                 "device_per_fold": [r.get("device", "cpu") for r in runs],  # folds cached before: the CPU
                  "budget": budget, "jobs": jobs}
         if row in ("cnn-static", "cnn-nonstatic"):
             entry["vectors_found_per_fold"] = [r["vectors_found"] for r in runs]
@@ -790,7 +799,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
             print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
                   f"in {entry['row_wall_time']:.0f} s", flush=True)
     settings = budget_settings(budget)
-    return study_record("mr", budget, out, info=info, started=started, jobs=jobs,
+    return study_record("mr", budget, out, info=info, started=started, jobs=jobs, device=device_name(get_device()),
                         protocol={"folds": folds, "of": 10, "fold_seed": FOLD_SEED, "validation": "10% of the "
                                   "training folds, stratified", "selection": "best validation epoch",
                                   "tokenizer": "dlbook.text.kim_tokenize", "settings": settings})
