@@ -139,7 +139,10 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     Parameters
     ----------
     seed : int
-        The seed. The same seed gives the same run on the same device.
+        The seed. The same seed gives the same run on the same device; where
+        CUDA is present this also turns on PyTorch's deterministic kernels
+        (``torch.use_deterministic_algorithms(True, warn_only=True)``), since
+        atomic additions on a GPU sum in a varying order.
 
     Returns
     -------
@@ -161,6 +164,9 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds code that uses the legacy global state)
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
+    if torch.cuda.is_available():  # on a GPU a seed repeats a run only with deterministic kernels (no atomic adds)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.Generator().manual_seed(seed)
 
 
