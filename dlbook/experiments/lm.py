@@ -39,7 +39,7 @@ import torch
 from dlbook.budget import by_budget
 from dlbook.data import batchify, load_gutenberg, load_ptb
 from dlbook.experiments.runner import study_record
-from dlbook.runs import device_name, get_device, provenance
+from dlbook.runs import device_name, get_device, provenance, seed_everything
 
 
 def summed_over_window(lr: float, clip: float, bptt: int) -> dict:
@@ -196,7 +196,7 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
 
     device = training_device()
     rank, world = _distributed(device)
-    torch.manual_seed(seed)
+    seed_everything(seed)  # on a GPU also deterministic kernels
     model = build_model(model_spec(row), corpus.vocab)
     if row.get("init") and hasattr(model, "layers"):
         for p in model.parameters():
