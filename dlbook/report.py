@@ -244,6 +244,10 @@ def _headline(experiment: str, record: Mapping[str, Any]) -> str:
         return (f"controlled runs of the write-up's hyper-parameter claims: {len(record['rows'])} rows"
                 + (f"; the 2 x 100 base: test perplexity {base['test_ppl']:.1f} after {base['epochs_run']:.0f} "
                    f"epochs" if base else ""))
+    if experiment == "lm" and record["rows"] and all(r["wall_time"] <= 120 for r in record["rows"]):
+        # rows of two minutes or less measure speed; their perplexity is that of a barely trained model
+        return "throughput probe: " + "; ".join(
+            f"{r['name']} {r['tokens_per_s']:,.0f} tokens/s on {r.get('device', 'cpu')}" for r in record["rows"])
     if experiment == "lm":
         best = min(record["rows"], key=lambda r: r["test_ppl"])
         return (f"test perplexity {best['test_ppl']:.1f} ({best['name']} row, {best['epochs_run']:.2f} epochs, "
@@ -295,7 +299,9 @@ def summarize_result(path: str | Path) -> dict:
         ``file``, ``experiment``, ``headline``, ``syllabus``, ``published``,
         ``cite``, ``command``, ``commit`` (12 characters), ``date``. Unknown
         experiments get ``"–"`` where no rule reads their headline; a file may
-        state its own with a ``"headline"`` string.
+        state its own with a ``"headline"`` string. A language-model file
+        whose rows all trained for two minutes or less is headlined by its
+        tokens per second, not its perplexity.
 
     Examples
     --------

@@ -97,3 +97,15 @@ def test_gutenberg_lm_file_says_the_write_up_is_not_comparable(tmp_path):
     row = summarize_result(path)
     assert row["experiment"] == "lm (gutenberg)" and "not comparable" in row["syllabus"]
     assert "114.5" not in row["published"]  # the PTB anchor is not shown for another corpus
+
+
+def test_lm_file_of_short_runs_is_headlined_as_a_throughput_probe(tmp_path):
+    path = tmp_path / "gpu-lm-throughput.json"
+    rows = [{"name": "zaremba-medium", "test_ppl": 141.7, "epochs_run": 2.3, "wall_time": 60.0, "tokens_per_s": 36194.3,
+             "device": "cuda:0 (NVIDIA H200)"}]
+    path.write_text(json.dumps({"experiment": "lm", "dataset": "ptb", "rows": rows}))
+    assert summarize_result(path)["headline"] == (
+        "throughput probe: zaremba-medium 36,194 tokens/s on cuda:0 (NVIDIA H200)")
+    rows[0]["wall_time"] = 1800.0  # a 30-minute row is a perplexity result
+    path.write_text(json.dumps({"experiment": "lm", "dataset": "ptb", "rows": rows}))
+    assert summarize_result(path)["headline"].startswith("test perplexity 141.7")
