@@ -744,7 +744,8 @@ def _run_task(row, k, budget, cache=None):
     for key in ("test_probabilities", "val_probabilities"):
         if key in r:
             r[key] = [round(float(p), 5) for p in r[key]]
-    r["commit"], r["device"] = commit, device_name(get_device())
+    r["commit"] = commit
+    r["device"] = "cpu" if row == "nbsvm" else device_name(get_device())  # NBSVM fits on the CPU
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
