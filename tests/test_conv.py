@@ -122,6 +122,26 @@ def test_matches_torch(n, groups, cg, og, h, w, kh, kw, sh, sw, ph, pw, dh, dw, 
         torch.testing.assert_close(a, b_)
 
 
+@pytest.mark.parametrize("small_columns", [0, 1 << 22])
+def test_weight_gradient_both_paths_match_torch(monkeypatch, small_columns):
+    # 0: one product per example (large batches); 1 << 22: the batch's columns side by side in one product
+    import dlbook.functional.conv as conv
+
+    monkeypatch.setattr(conv, "_SMALL_COLUMNS", small_columns)
+    # both have more output positions (35 and 36) than _FEW_POSITIONS, the first with two groups
+    x, w = _rand(7, 4, 5, 9), _rand(6, 2, 1, 3, seed=1)
+    x2 = _rand(3, 2, 8, 8, seed=4)
+    w2 = _rand(5, 2, 3, 3, seed=5)
+    for inp, wt, groups in ((x, w, 2), (x2, w2, 1)):
+        grads = []
+        for f in (conv2d, TF.conv2d):
+            wl = wt.clone().requires_grad_()
+            y = f(inp, wl, None, 1, 0, 1, groups)
+            y.backward(_rand(*y.shape, seed=6))
+            grads.append(wl.grad)
+        torch.testing.assert_close(*grads)
+
+
 def test_input_gradient_is_transposed_convolution():
     x = _rand(2, 4, 9, 8).requires_grad_()
     w = _rand(6, 2, 3, 3, seed=1)

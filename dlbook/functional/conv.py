@@ -172,6 +172,12 @@ def _pad(
 # Below this many output positions per image, the matrix products run over all
 # (example, position) pairs at once instead of one image at a time.
 _FEW_POSITIONS = 16
+# The weight gradient sums one product per example. Where the columns of the
+# whole batch hold at most this many numbers, they are copied side by side and
+# summed in one product instead: with many small examples (a character CNN over
+# 700 words) the per-example loop is thousands of tiny products, and on a GPU
+# thousands of kernel launches.
+_SMALL_COLUMNS = 1 << 22
 
 
 def _batch_to_columns(t: torch.Tensor) -> torch.Tensor:
@@ -250,7 +256,7 @@ class Conv2dFunction(torch.autograd.Function):
             grad_x = gxp[:, :, padding[0] : padding[0] + h, padding[1] : padding[1] + w]
         if ctx.needs_input_grad[1]:
             # correlation of the input columns with the upstream gradient, summed over N
-            if few:
+            if few or cols.numel() <= _SMALL_COLUMNS:
                 cols_t = _batch_to_columns(cols).transpose(1, 2)
                 grad_w = torch.matmul(_batch_to_columns(g), cols_t)
             else:
