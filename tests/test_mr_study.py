@@ -97,6 +97,24 @@ def test_beyond_reuses_its_members_cached_folds(tmp_path):
         mr.run_fold("cnn-rand", 0, "smoke", members={"cnn-rand": cached})
 
 
+def test_seed_repeats_the_study_on_the_same_folds(tmp_path):
+    """``seed`` changes the networks' seeds, not the fold; repeat 0 is the study as before; each repeat caches apart."""
+    first = mr._run_task("cnn-rand", 1, "smoke", str(tmp_path))
+    again = mr.run_fold("cnn-rand", 1, "smoke", progress=False)
+    other = mr._run_task("cnn-rand", 1, "smoke", str(tmp_path), seed=1)
+    assert (tmp_path / "mr-cnn-rand-smoke-fold1.json").is_file()
+    assert (tmp_path / "mr-cnn-rand-smoke-seed1-fold1.json").is_file()
+    assert again["test_probabilities"].tolist() == pytest.approx(first["test_probabilities"], abs=1e-5)
+    assert len(other["test_probabilities"]) == len(first["test_probabilities"])  # the same test fold
+    assert other["test_probabilities"] != first["test_probabilities"]  # another initialisation
+    assert [mr.train_seed(k, 2) for k in (0, 9)] == [20, 29]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="argument 'seed'"):
+            mr.run_study(["nbsvm"], folds=1, budget="smoke", seed=bad)
+    args = type("A", (), {"seed": 2})()
+    assert mr.results_name(args) == "mr-seed2.json" and mr.results_name(type("A", (), {"seed": 0})()) == "mr.json"
+
+
 def test_fold_vectors_see_no_test_fold_text(monkeypatch, tmp_path):
     """The cnn-static rows' vectors train on the fold's training sentences (and the book's corpora) only."""
     from dlbook.embeddings import SkipGram

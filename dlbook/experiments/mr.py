@@ -75,7 +75,8 @@ from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
            "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "apply_stack", "build_fold", "fold_vectors",
-           "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "vector_settings"]
+           "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "train_seed",
+           "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -630,8 +631,12 @@ def _corpus():
 
 def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None = None, progress=None,
              keep_model: bool = False, live: bool = False, members: dict | None = None,
-             vectors_path=None) -> dict:
+             vectors_path=None, seed: int = 0) -> dict:
     """Train and evaluate one row on fold ``k``.
+
+    The networks of fold ``k`` are seeded with :func:`train_seed` ``(k, seed)``;
+    ``seed`` repeats the study with other initialisations and batch orders on
+    the same folds.
 
     The cnn-static rows train their fold's vectors first (:func:`fold_vectors`,
     stored at and read back from ``vectors_path`` when it is given; their
@@ -655,6 +660,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     """
     if row not in ROWS:
         raise ValueError(f"run_fold: argument 'row' must be one of {list(ROWS)}, got {row!r}")
+    train_seed(k, seed)  # checks seed
     if members is not None and (row != "beyond" or keep_model):
         raise ValueError("run_fold: argument 'members' is only for row 'beyond' without keep_model")
     settings = budget_settings(budget, live=live)
@@ -687,7 +693,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         for m in BEYOND_MEMBERS:
             r = given.get(m)
             if r is None:
-                r = run_fold(m, k, member_budget(m, budget), progress=progress, live=live)
+                r = run_fold(m, k, member_budget(m, budget), progress=progress, live=live, seed=seed)
             m_val, m_test = (torch.as_tensor(r.get(key, []), dtype=torch.float32)
                              for key in ("val_probabilities", "test_probabilities"))
             if r.get("fold") != k or m_val.shape != val_y.shape or m_test.shape != test_y.shape:
@@ -711,7 +717,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             result.update(vectors_found=fv["found"], vectors_seconds=fv["seconds"])
             if stored:  # the row's time includes training its vectors, also when another row trained them
                 start -= fv["seconds"]
-        net = _train_network(row, data, settings, k, progress, vectors)
+        net = _train_network(row, data, settings, train_seed(k, seed), progress, vectors)
         result.update({key: net[key] for key in ("history", "best_epoch", "val_accuracy", "test_accuracy")})
         result["epochs_run"] = len(net["history"]["val_accuracy"])
         result["test_probabilities"] = _probabilities_in_index_order(net["model"], data["test"], net["pad"])
@@ -727,20 +733,37 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     return result
 
 
-def _run_task(row, k, budget, cache=None):
+def train_seed(k: int, seed: int = 0) -> int:
+    """The seed of fold ``k``'s networks in the study's repeat ``seed``: ``10 seed + k``.
+
+    Repeat 0 seeds fold ``k`` with ``k``, as the study always has; each
+    repeat has ten seeds of its own.
+
+    Examples
+    --------
+    >>> train_seed(3), train_seed(3, seed=2)
+    (3, 23)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"mr: argument 'seed' must be an int >= 0, got {seed!r}")
+    return 10 * seed + k
+
+
+def _run_task(row, k, budget, cache=None, seed=0):
     """One fold of one row; with a ``cache`` folder, reuse or store its result there (resumable runs)."""
     import json
     from pathlib import Path
 
-    path = None if cache is None else Path(cache) / f"mr-{row}-{budget}-fold{k}.json"
+    repeat = f"-seed{seed}" if seed else ""
+    path = None if cache is None else Path(cache) / f"mr-{row}-{budget}{repeat}-fold{k}.json"
     if path is not None and path.is_file():
         return json.loads(path.read_text())
     commit = provenance()["commit"]  # read before the run: the code that runs
     members = None
     if row == "beyond":  # each member's fold comes from (or goes into) the cache like the member row's own
-        members = {m: _run_task(m, k, member_budget(m, budget), cache) for m in BEYOND_MEMBERS}
+        members = {m: _run_task(m, k, member_budget(m, budget), cache, seed) for m in BEYOND_MEMBERS}
     vectors_path = None if cache is None else Path(cache) / f"mr-vectors-{budget}-fold{k}.pt"
-    r = run_fold(row, k, budget, progress=False, members=members, vectors_path=vectors_path)
+    r = run_fold(row, k, budget, progress=False, members=members, vectors_path=vectors_path, seed=seed)
     for key in ("test_probabilities", "val_probabilities"):
         if key in r:
             r[key] = [round(float(p), 5) for p in r[key]]
@@ -755,8 +778,10 @@ def _run_task(row, k, budget, cache=None):
 
 
 def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None = None, jobs: int = 1,
-              progress=None, cache: str | None = None) -> dict:
+              progress=None, cache: str | None = None, seed: int = 0) -> dict:
     """Run ``rows`` on the first ``folds`` of the 10 folds and summarise them (per fold, mean, sample std).
+
+    ``seed`` picks the networks' seeds (:func:`train_seed`); the folds stay the same.
 
     With ``cache``, each finished fold is stored in that folder and reused
     when the same row, budget and fold are asked for again, so an
@@ -764,6 +789,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
     """
     budget = get_budget(budget)
     check_jobs(jobs)
+    train_seed(0, seed)  # checks seed
     rows = list(ROWS) if rows is None else [r for r in ROWS if r in rows]
     if not 1 <= folds <= 10:
         raise ValueError(f"mr: argument 'folds' must be in [1, 10], got {folds}")
@@ -773,8 +799,10 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
     for row in rows:
         row_start = time.perf_counter()
         with WorkerPool(jobs) as pool:
-            futures = [pool.submit(_run_task, row, k, budget, cache) if jobs > 1 else None for k in range(folds)]
-            runs = [f.result() if f is not None else _run_task(row, k, budget, cache) for k, f in enumerate(futures)]
+            futures = [pool.submit(_run_task, row, k, budget, cache, seed) if jobs > 1 else None
+                       for k in range(folds)]
+            runs = [f.result() if f is not None else _run_task(row, k, budget, cache, seed)
+                    for k, f in enumerate(futures)]
         entry = {"name": row, "description": ROWS[row],
                  **summarise(runs, ("test_accuracy", "val_accuracy", "wall_time"), over="fold"),
                  "best_epoch_per_fold": [r["best_epoch"] for r in runs],
@@ -801,7 +829,9 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
                   f"in {entry['row_wall_time']:.0f} s", flush=True)
     settings = budget_settings(budget)
     return study_record("mr", budget, out, info=info, started=started, jobs=jobs, device=device_name(get_device()),
-                        protocol={"folds": folds, "of": 10, "fold_seed": FOLD_SEED, "validation": "10% of the "
+                        protocol={"folds": folds, "of": 10, "fold_seed": FOLD_SEED, "seed": seed,
+                                  "train_seeds": [train_seed(k, seed) for k in range(folds)],
+                                  "validation": "10% of the "
                                   "training folds, stratified", "selection": "best validation epoch",
                                   "tokenizer": "dlbook.text.kim_tokenize", "settings": settings})
 
@@ -812,18 +842,22 @@ def add_arguments(parser) -> None:
     """The study's options on its sub-parser."""
     parser.add_argument("--folds", type=int, default=10, help="run folds 0 .. n-1 of the 10 (default 10)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=None, help="run only these rows")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="repeat of the study: fold k's networks are seeded with 10 * seed + k (default 0)")
     parser.add_argument("--cache", default=None,
                         help="folder for per-fold results: finished folds are reused, so a stopped run resumes")
 
 
 def run(args) -> dict:
     """Run the study the parsed ``args`` describe."""
-    return run_study(rows=args.rows, folds=args.folds, budget=args.budget, jobs=args.jobs, cache=args.cache)
+    return run_study(rows=args.rows, folds=args.folds, budget=args.budget, jobs=args.jobs, cache=args.cache,
+                     seed=args.seed)
 
 
 def results_name(args) -> str:
-    """``mr.json``."""
-    return "mr.json"
+    """``mr.json``, or ``mr-seedS.json`` for the repeat ``--seed S``."""
+    seed = getattr(args, "seed", 0)
+    return f"mr-seed{seed}.json" if seed else "mr.json"
 
 
 def summary_lines(result: dict) -> list[str]:
