@@ -7,7 +7,9 @@ and every other statistic (NB ratios) come from the training folds only.
 The reported number is the test accuracy of the epoch with the best
 validation accuracy, averaged over the folds. The neural rows train on
 :func:`dlbook.runs.get_device` (CUDA, then MPS, then CPU; ``DLBOOK_DEVICE``
-overrides), and each fold records its device.
+overrides), and each fold records its device. The networks of fold ``k``
+are seeded with ``k``; ``--seed S`` repeats the study on the same folds with
+the seeds ``10 S + k`` (:func:`train_seed`) and writes ``mr-seedS.json``.
 
 The rows:
 
