@@ -195,6 +195,28 @@ def test_a_stopped_run_resumes_to_the_same_result(tmp_path, name, optimizer):
     assert trained(ck)[1]["steps"] == steps  # a finished run started again trains no more
 
 
+def test_a_finished_run_continues_for_more_epochs_as_if_planned(tmp_path):
+    """A checkpoint of a finished 1.5-epoch run, continued with epochs=3: the 3-epoch run, step for step."""
+    data, valid = batchify(STREAM[:-200], 4), batchify(STREAM[-200:], 2)
+    kw = dict(bptt=8, lr=2.0, clip=5.0, evals_per_epoch=2, progress=False, plateau_decay=0.5, decay_start=2)
+
+    def trained(epochs, checkpoint=None):
+        torch.manual_seed(0)
+        model = build_model(SPECS["lstm"], VOCAB)
+        return model, train_lm(model, data, valid, epochs=epochs, checkpoint=checkpoint, **kw)
+
+    ref_model, ref = trained(3)
+    ck = tmp_path / "row.pt"
+    short = trained(1.5, ck)[1]
+    model, longer = trained(3, ck)
+    assert short["steps"] < longer["steps"] == ref["steps"] and longer["segments"] == 2
+    assert ref["curve"][-1]["lr"] < 2.0  # the rate fell after the first segment ended
+    assert [(p["epoch"], p["lr"], round(p["valid_ppl"], 6)) for p in longer["curve"]] == \
+        [(p["epoch"], p["lr"], round(p["valid_ppl"], 6)) for p in ref["curve"]]
+    for a, b in zip(model.state_dict().values(), ref_model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
 def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
     data = batchify(STREAM, 4)
     ck = tmp_path / "row.pt"

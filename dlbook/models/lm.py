@@ -558,7 +558,10 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         generator, curve and counters) is written there; a call that finds
         the file continues from it, so a run stopped and started again
         takes the same steps as one uninterrupted run. ``max_seconds``
-        counts the training time of all segments together. Under
+        counts the training time of all segments together. A call with
+        more ``epochs`` continues a finished run: the learning-rate rules
+        do not depend on ``epochs``, so the result is that of a run planned
+        that long from the start. Under
         ``torch.distributed`` each process keeps its own file
         (``checkpoint.rank{r}of{n}``: its columns' hidden state and its
         random generator differ).
@@ -595,13 +598,15 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     seconds = 0.0
     window_nll, window_tokens = 0.0, 0
     epoch, skip, saved_state, segments = 0, 0, None, 1
-    config = {"train_shape": list(train.shape), "bptt": bptt, "lr": lr, "clip": clip, "epochs": epochs,
+    # the settings a checkpoint must share; ``epochs`` only says where the run stops (no schedule depends
+    # on it), so a finished run can be continued for more epochs, as if it had been planned that long
+    config = {"train_shape": list(train.shape), "bptt": bptt, "lr": lr, "clip": clip,
               "decay_start": decay_start, "decay": decay, "plateau_decay": plateau_decay,
               "evals_per_epoch": evals_per_epoch, "optimizer": optimizer, "max_steps": max_steps}
     checkpoint = _process_file(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and os.path.exists(checkpoint):
         ck = torch.load(checkpoint, weights_only=False, map_location="cpu")  # a file this function wrote
-        if ck["config"] != config:
+        if {k: v for k, v in ck["config"].items() if k != "epochs"} != config:  # older files hold epochs
             raise ValueError(f"train_lm: the checkpoint {checkpoint} was written with settings {ck['config']}, "
                              f"not {config}; delete it or pass another 'checkpoint'")
         model.load_state_dict(ck["model"])
