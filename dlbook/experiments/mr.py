@@ -833,8 +833,8 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
     return study_record("mr", budget, out, info=info, started=started, jobs=jobs, device=device_name(get_device()),
                         protocol={"folds": folds, "of": 10, "fold_seed": FOLD_SEED, "seed": seed,
                                   "train_seeds": [train_seed(k, seed) for k in range(folds)],
-                                  "validation": "10% of the "
-                                  "training folds, stratified", "selection": "best validation epoch",
+                                  "validation": "10% of the training folds, stratified",
+                                  "selection": "best validation epoch",
                                   "tokenizer": "dlbook.text.kim_tokenize", "settings": settings})
 
 
