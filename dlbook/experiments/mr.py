@@ -22,6 +22,10 @@ The rows:
     100 maps each, ReLU, max over time, dropout 0.5, Adadelta
     (ρ = 0.95, ε = 1e-6), mini-batches of 50, max-norm 3 on the output
     weights.
+``cnn-rand-kim-init``
+    the same network and training, started as Kim's released code starts
+    it (``KimCNN(init="kim")``) rather than with PyTorch's default
+    initialisation.
 ``lstm-last``, ``lstm-mean``, ``lstm-max``, ``lstm-meanmax``
     a one-layer :class:`dlbook.nn.LSTM`; the sentence vector is the state
     at the last word, the mean or the max of the states over time, or
@@ -84,6 +88,8 @@ __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNC
 ROWS = {
     "nbsvm": "NBSVM-bi (Wang & Manning 2012)",
     "cnn-rand": "CNN-rand (Kim 2014): windows 3,4,5 x 100 maps, Adadelta, max-norm 3",
+    "cnn-rand-kim-init": "CNN-rand started as Kim's released code starts it: filters U(-0.01, 0.01), output "
+                         "weights and all biases zero",
     "lstm-last": "LSTM, last state",
     "lstm-mean": "LSTM, mean over time",
     "lstm-max": "LSTM, max over time",
@@ -245,11 +251,26 @@ class KimCNN(torch.nn.Module):
     The call ``model(tokens)`` takes int64 indices of shape ``(N, T)``, already
     padded with ``max(windows) - 1`` zeros at both ends, and returns logits of
     shape ``(N, classes)``.
+
+    ``init="torch"`` keeps the layers' own initialisation
+    (:class:`~dlbook.nn.ConvOverTime` and :class:`torch.nn.Linear`: uniform,
+    bound ``1 / sqrt(fan_in)``); ``init="kim"`` starts as Kim's released
+    code does for ReLU filters: filters uniform on ``[-0.01, 0.01]``, and
+    the output weights and every bias zero. Either way the word vectors
+    start uniform on ``[-0.25, 0.25]``, with the ``<pad>`` row zero.
+
+    Examples
+    --------
+    >>> model = KimCNN(50, emb=8, maps=4, init="kim")
+    >>> float(model.out.weight.abs().max()), float(model.convs[0].weight.abs().max()) <= 0.01
+    (0.0, True)
     """
 
     def __init__(self, vocab_size: int, emb: int = 300, windows=(3, 4, 5), maps: int = 100, p: float = 0.5,
-                 classes: int = 2):
+                 classes: int = 2, init: str = "torch"):
         super().__init__()
+        if init not in ("torch", "kim"):
+            raise ValueError(f"KimCNN: argument 'init' must be 'torch' or 'kim', got {init!r}")
         self.embedding = Embedding(vocab_size, emb, padding_idx=0)
         with torch.no_grad():  # Kim's initialisation of random vectors: U(-0.25, 0.25)
             self.embedding.weight.uniform_(-0.25, 0.25)
@@ -257,6 +278,13 @@ class KimCNN(torch.nn.Module):
         self.convs = torch.nn.ModuleList(ConvOverTime(emb, maps, k) for k in windows)
         self.p = p
         self.out = torch.nn.Linear(maps * len(windows), classes)
+        if init == "kim":
+            with torch.no_grad():
+                for conv in self.convs:
+                    conv.weight.uniform_(-0.01, 0.01)
+                    conv.bias.zero_()
+                self.out.weight.zero_()
+                self.out.bias.zero_()
 
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embedding(tokens)
@@ -420,8 +448,9 @@ def fold_vectors(data: dict, budget: str | None = None, *, path=None) -> dict:
 def _model_for(row: str, vocab_size: int, settings: dict, vectors: torch.Tensor | None = None
                ) -> tuple[torch.nn.Module, int]:
     """The network of a neural row and the padding it needs at both ends."""
-    if row == "cnn-rand":
-        return KimCNN(vocab_size, settings["emb"], maps=settings["maps"]), 4
+    if row in ("cnn-rand", "cnn-rand-kim-init"):
+        init = "kim" if row == "cnn-rand-kim-init" else "torch"
+        return KimCNN(vocab_size, settings["emb"], maps=settings["maps"], init=init), 4
     if row in ("cnn-static", "cnn-nonstatic"):
         model = KimCNN(vocab_size, vectors.shape[1], maps=settings["maps"])
         with torch.no_grad():
