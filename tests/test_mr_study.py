@@ -137,3 +137,28 @@ def test_fold_vectors_see_no_test_fold_text(monkeypatch, tmp_path):
     assert abs(float(v[1:].var()) - 0.25 ** 2 / 3) < 0.005  # CNN-rand's scale
     again = mr.fold_vectors(data, "smoke", path=tmp_path / "v.pt")  # read back, not trained again
     assert torch.equal(again["vectors"], v) and len(seen) == len(training)
+
+
+def test_kept_epoch_is_the_training_loops_choice_and_kims_tie_rule():
+    """``kept_epoch(ties="first")`` replays the study's choice; ``"last"`` is Kim's code's ``>=``."""
+    r = mr.run_fold("cnn-rand", 0, "smoke", progress=False)
+    assert mr.kept_epoch(r["history"]["val_accuracy"]) == r["best_epoch"]
+    assert r["test_accuracy"] == r["history"]["test_accuracy"][r["best_epoch"] - 1]
+    val = [0.5, 0.7, 0.7, 0.6, 0.7, 0.65]
+    assert (mr.kept_epoch(val), mr.kept_epoch(val, ties="last")) == (2, 5)
+    assert mr.kept_epoch([0.4]) == mr.kept_epoch([0.4], ties="last") == 1
+    with pytest.raises(ValueError, match="argument 'ties'"):
+        mr.kept_epoch(val, ties="middle")
+    with pytest.raises(ValueError, match="argument 'val_accuracy'"):
+        mr.kept_epoch([])
+
+
+def test_kim_init_starts_as_kims_code():
+    model = mr.KimCNN(30, emb=8, maps=4, init="kim")
+    for conv in model.convs:
+        assert float(conv.weight.abs().max()) <= 0.01 and not conv.bias.any()
+    assert not model.out.weight.any() and not model.out.bias.any() and not model.embedding.weight[0].any()
+    assert float(model.embedding.weight.abs().max()) <= 0.25
+    assert float(mr.KimCNN(30, emb=8, maps=4).out.weight.abs().max()) > 0  # the default start is not zero
+    with pytest.raises(ValueError, match="argument 'init'"):
+        mr.KimCNN(30, init="xavier")

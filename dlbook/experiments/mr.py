@@ -81,7 +81,7 @@ from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
            "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "apply_stack", "build_fold", "fold_vectors",
-           "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "train_seed",
+           "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "train_seed",
            "vector_settings"]
 
 #: Row name -> one-line description.
@@ -262,7 +262,8 @@ class KimCNN(torch.nn.Module):
     Examples
     --------
     >>> model = KimCNN(50, emb=8, maps=4, init="kim")
-    >>> float(model.out.weight.abs().max()), float(model.convs[0].weight.abs().max()) <= 0.01
+    >>> w_out, w_conv = model.out.weight.detach(), model.convs[0].weight.detach()
+    >>> float(w_out.abs().max()), float(w_conv.abs().max()) <= 0.01
     (0.0, True)
     """
 
@@ -778,6 +779,28 @@ def train_seed(k: int, seed: int = 0) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"mr: argument 'seed' must be an int >= 0, got {seed!r}")
     return 10 * seed + k
+
+
+def kept_epoch(val_accuracy: list[float], ties: str = "first") -> int:
+    """The epoch (from 1) that early stopping keeps: the best validation accuracy.
+
+    ``ties="first"`` keeps the first epoch that reached the best value, as
+    the study does (an epoch must beat the best so far); ``ties="last"``
+    keeps the last one, as Kim's released code does (``val_perf >=
+    best_val_perf``).
+
+    Examples
+    --------
+    >>> kept_epoch([0.70, 0.75, 0.74, 0.75]), kept_epoch([0.70, 0.75, 0.74, 0.75], ties="last")
+    (2, 4)
+    """
+    if ties not in ("first", "last"):
+        raise ValueError(f"kept_epoch: argument 'ties' must be 'first' or 'last', got {ties!r}")
+    if len(val_accuracy) == 0:
+        raise ValueError("kept_epoch: argument 'val_accuracy' must hold at least one epoch, got an empty list")
+    best = max(val_accuracy)
+    epochs = [e for e, v in enumerate(val_accuracy, 1) if v == best]
+    return epochs[0] if ties == "first" else epochs[-1]
 
 
 def _run_task(row, k, budget, cache=None, seed=0):
