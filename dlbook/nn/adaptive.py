@@ -56,9 +56,9 @@ class AdaptiveLogSoftmaxWithLoss(torch.nn.Module):
     Examples
     --------
     >>> import torch
-    >>> asm = AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 7])
-    >>> out, loss = asm(torch.randn(3, 8), torch.tensor([0, 5, 9]))
-    >>> out.shape, asm.log_prob(torch.randn(3, 8)).exp().sum(1).allclose(torch.ones(3))
+    >>> asm = AdaptiveLogSoftmaxWithLoss(16, 10, cutoffs=[4, 7])
+    >>> out, loss = asm(torch.randn(3, 16), torch.tensor([0, 5, 9]))
+    >>> out.shape, asm.log_prob(torch.randn(3, 16)).exp().sum(1).allclose(torch.ones(3))
     (torch.Size([3]), True)
     """
 
