@@ -137,8 +137,15 @@ class Vocab:
     def __contains__(self, token: str) -> bool:
         return token in self.stoi
 
+    def __iter__(self):
+        """The tokens in index order (the same as ``itos``)."""
+        return iter(self.itos)
+
     def __getitem__(self, token: str) -> int:
         """The index of ``token``; ``unk``'s index when it is not in the vocabulary."""
+        if not isinstance(token, str):  # an index would otherwise map to unk's without a word
+            raise TypeError(f"Vocab: a token must be a str, got {type(token).__name__}; "
+                            f"use Vocab.decode or Vocab.itos for indices")
         index = self.stoi.get(token, self.unk_index)
         if index is None:
             raise KeyError(f"Vocab: token {token!r} is not in the vocabulary and there is no 'unk' token")

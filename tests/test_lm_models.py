@@ -223,3 +223,70 @@ def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
     train_lm(build_model(SPECS["gru"], VOCAB), data, None, bptt=8, epochs=0.2, progress=False, checkpoint=ck)
     with pytest.raises(ValueError, match="checkpoint .* written with settings"):
         train_lm(build_model(SPECS["gru"], VOCAB), data, None, bptt=5, epochs=0.2, progress=False, checkpoint=ck)
+
+
+def test_kims_decay_rule_halves_when_an_epoch_gains_less_than_decay_when(monkeypatch):
+    """decay_when: from the third epoch's end on, a fall of less than 1 from the epoch before halves the rate."""
+    import dlbook.models.lm as lm
+
+    scripted = iter([200.0, 150.0,   # epoch 1 ends at 150
+                     150.0, 149.5,   # epoch 2 gains only 0.5, but the rule starts at the third epoch's end
+                     140.0, 148.8,   # epoch 3 gains 0.7 < 1: lr / 2 (the best-end rule would keep it)
+                     120.0, 130.0,   # epoch 4 gains 18.8: kept
+                     110.0, 131.0])  # epoch 5 is worse: lr / 2
+    monkeypatch.setattr(lm, "evaluate", lambda *args, **kwargs: {"ppl": next(scripted)})
+    torch.manual_seed(0)
+    model = build_model(SPECS["gru"], VOCAB)
+    data = batchify(STREAM, 4)
+    out = train_lm(model, data, data, bptt=8, lr=20.0, epochs=5, evals_per_epoch=2, progress=False,
+                   plateau_decay=0.5, decay_when=1.0)
+    assert [p["lr"] for p in out["curve"]] == [20.0] * 6 + [10.0] * 4
+
+
+def test_kims_decay_rule_resumes_from_a_checkpoint(monkeypatch, tmp_path):
+    """The epoch ends the rule compares are part of the checkpoint: a stopped run continues with the same rates."""
+    import dlbook.models.lm as lm
+
+    script = [200.0, 150.0, 150.0, 149.5, 140.0, 148.8, 120.0, 130.0]
+    data = batchify(STREAM, 4)
+    kw = dict(bptt=8, lr=20.0, evals_per_epoch=2, progress=False, plateau_decay=0.5, decay_when=1.0)
+    scripted = iter(script)
+    monkeypatch.setattr(lm, "evaluate", lambda *args, **kwargs: {"ppl": next(scripted)})
+    torch.manual_seed(0)
+    whole = train_lm(build_model(SPECS["gru"], VOCAB), data, data, epochs=4, **kw)
+    scripted = iter(script)
+    path = tmp_path / "ck.pt"
+    torch.manual_seed(0)
+    train_lm(build_model(SPECS["gru"], VOCAB), data, data, epochs=2, checkpoint=str(path), **kw)
+    torch.manual_seed(1)  # the checkpoint restores the generator
+    resumed = train_lm(build_model(SPECS["gru"], VOCAB), data, data, epochs=4, checkpoint=str(path), **kw)
+    assert [p["lr"] for p in resumed["curve"]] == [p["lr"] for p in whole["curve"]] == [20.0] * 6 + [10.0] * 2
+
+
+def test_char_aware_lstm_input_is_not_dropped():
+    """Kim et al. drop out between the LSTM's layers and before the decoder, not on the highway's output."""
+    from dlbook.models.lm import CharAwareLM
+
+    torch.manual_seed(0)
+    m = CharAwareLM(VOCAB.itos, char_size=4, widths=(1, 2), maps_per_width=3, hidden_size=8, num_layers=2,
+                    dropout=0.5).train()
+    seen = []
+    m.rnn.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    x = torch.tensor([[2, 3], [4, 5], [6, 7]])
+    m.features(x)
+    torch.testing.assert_close(seen[0], m.word_vectors(x))
+    out_a, _ = m.features(x)
+    out_b, _ = m.features(x)
+    assert not torch.equal(out_a, out_b)  # the output's dropout still acts in training
+
+
+def test_init_is_refused_by_models_that_would_ignore_it():
+    from dlbook.data.corpora import Corpus
+    from dlbook.experiments.lm import train_row
+
+    stream = torch.tensor(STREAM)
+    corpus = Corpus(train=stream, valid=stream, test=stream, vocab=VOCAB, name="ptb")
+    row = dict(model="char", hidden=8, layers=1, char_size=4, maps=3, batch=4, bptt=8, lr=1.0, clip=5.0, epochs=1,
+               init=0.05)
+    with pytest.raises(ValueError, match="'init'.*'char'"):
+        train_row("char-init", row, corpus, "smoke", progress=False)

@@ -47,3 +47,12 @@ def test_bad_arguments():
         Vocab(["a"]).decode(torch.zeros(2, 2, dtype=torch.long))
     with pytest.raises(IndexError):
         Vocab(["a"]).decode([7])
+
+
+def test_iterates_over_tokens_and_refuses_indices():
+    """A Vocab iterates over its tokens once (an unknown key maps to unk, so the old
+    index-by-index iteration never ended), and an integer key is an error, not unk's index."""
+    v = Vocab("b a a".split(), specials=("<unk>",))
+    assert list(v) == v.itos == ["<unk>", "a", "b"]
+    with pytest.raises(TypeError, match="must be a str.*decode"):
+        v[1]

@@ -292,7 +292,9 @@ class CharAwareLM(LanguageModel):
     convolved with filters of widths ``widths`` (``maps_per_width * w``
     feature maps for width ``w``), max-pooled over positions and passed
     through ``tanh``; a highway layer mixes the result, and an LSTM reads
-    the sequence of these word vectors.
+    the sequence of these word vectors. ``dropout`` acts between the LSTM's
+    layers and on its output, as in Kim et al.'s model; the highway's
+    output enters the LSTM undropped.
 
     Parameters
     ----------
@@ -340,8 +342,7 @@ class CharAwareLM(LanguageModel):
 
     def features(self, input, state=None):
         """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
-        x = locked_dropout(self.word_vectors(input), self.dropout, self.training, False)
-        x, state = self.rnn(x, state)
+        x, state = self.rnn(self.word_vectors(input), state)  # no dropout on the highway's output (Kim et al.)
         return locked_dropout(x, self.dropout, self.training, False), state
 
 
@@ -522,9 +523,10 @@ def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int = 35) -> dict:
 
 def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | None = None, *, bptt: int = 35,
              lr: float = 20.0, clip: float = 0.25, epochs: float = 1.0, decay_start: int | None = None,
-             decay: float = 0.5, plateau_decay: float = 0.25, max_seconds: float | None = None,
-             max_steps: int | None = None, evals_per_epoch: int = 1, optimizer: str = "sgd",
-             progress: bool | None = None, step_hook=None, checkpoint: str | None = None) -> dict:
+             decay: float = 0.5, plateau_decay: float = 0.25, decay_when: float | None = None,
+             max_seconds: float | None = None, max_steps: int | None = None, evals_per_epoch: int = 1,
+             optimizer: str = "sgd", progress: bool | None = None, step_hook=None,
+             checkpoint: str | None = None) -> dict:
     """Train with truncated backpropagation through time, the state carried and detached between windows.
 
     Plain SGD, :math:`\\theta \\leftarrow \\theta - \\eta\\, \\nabla_\\theta L` with
@@ -534,7 +536,11 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     (Zaremba et al. 2014), or instead by ``plateau_decay`` when the
     validation perplexity at the end of an epoch is no better than at the
     end of every earlier epoch (the PyTorch example's rule, and the seed's).
-    Only the epochs' ends count: the evaluations within an epoch
+    With ``decay_when`` set, the ``plateau_decay`` rule is instead that of
+    Kim et al. (2016): from the third epoch's end on, the learning rate is
+    multiplied by ``plateau_decay`` whenever the validation perplexity at
+    an epoch's end is not at least ``decay_when`` below that at the end of
+    the epoch before. Only the epochs' ends count: the evaluations within an epoch
     (``evals_per_epoch > 1``) draw the learning curve and keep the best
     parameters, but do not change the learning rate.
 
@@ -546,6 +552,9 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         Passes over ``train``; a fraction stops part-way.
     max_seconds, max_steps : optional
         Stop earlier when either is reached.
+    decay_when : float, optional
+        The least fall in validation perplexity from one epoch's end to the
+        next that keeps the learning rate (Kim et al.'s rule; see above).
     evals_per_epoch : int
         Validation evaluations (learning-curve points) per epoch.
     optimizer : {"sgd", "adam"}
@@ -594,6 +603,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     eval_at = {max(1, round(windows * (k + 1) / evals_per_epoch)) for k in range(evals_per_epoch)}
     curve, best, best_state = [], math.inf, None
     best_epoch_end = math.inf  # the best validation perplexity at the end of an epoch so far
+    epoch_ends = []  # the validation perplexity at the end of every epoch so far (Kim et al.'s rule)
     tokens = steps = 0
     seconds = 0.0
     window_nll, window_tokens = 0.0, 0
@@ -603,6 +613,8 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
     config = {"train_shape": list(train.shape), "bptt": bptt, "lr": lr, "clip": clip,
               "decay_start": decay_start, "decay": decay, "plateau_decay": plateau_decay,
               "evals_per_epoch": evals_per_epoch, "optimizer": optimizer, "max_steps": max_steps}
+    if decay_when is not None:  # absent otherwise, so that checkpoints written before it existed still match
+        config["decay_when"] = decay_when
     checkpoint = _process_file(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and os.path.exists(checkpoint):
         ck = torch.load(checkpoint, weights_only=False, map_location="cpu")  # a file this function wrote
@@ -620,6 +632,7 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
         (curve, best, best_epoch_end, tokens, steps, seconds, lr, epoch, skip,
          segments) = (ck[k] for k in ("curve", "best", "best_epoch_end", "tokens", "steps", "seconds", "lr",
                                       "epoch", "window", "segments"))
+        epoch_ends = ck.get("epoch_ends", [])
         segments += 1
     bar = progress_bar(range(max(total_windows - steps, 0)), desc="train", enable=progress)
     it = iter(bar)
@@ -675,12 +688,18 @@ def train_lm(model: LanguageModel, train: torch.Tensor, valid: torch.Tensor | No
                         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                         "state": detach_state(state), "curve": curve, "best": best, "best_epoch_end": best_epoch_end,
                         "tokens": tokens, "steps": steps, "seconds": seconds, "lr": lr, "epoch": epoch, "window": w,
-                        "segments": segments})
+                        "segments": segments, "epoch_ends": epoch_ends})
         else:
             skip = 0
             epoch += 1
             end_ppl = curve[-1].get("valid_ppl") if valid is not None and curve else None
-            if end_ppl is not None and end_ppl >= best_epoch_end:  # no better than every earlier epoch's end
+            if end_ppl is not None:
+                epoch_ends.append(end_ppl)
+            if decay_when is not None:  # Kim et al.: from the third epoch's end, a fall of less than decay_when
+                stalled = len(epoch_ends) > 2 and epoch_ends[-2] - epoch_ends[-1] < decay_when
+            else:  # no better than every earlier epoch's end
+                stalled = end_ppl is not None and end_ppl >= best_epoch_end
+            if stalled:
                 lr *= plateau_decay
                 if opt is not None:
                     for group in opt.param_groups:
