@@ -290,3 +290,20 @@ def test_init_is_refused_by_models_that_would_ignore_it():
                init=0.05)
     with pytest.raises(ValueError, match="'init'.*'char'"):
         train_row("char-init", row, corpus, "smoke", progress=False)
+
+
+def test_char_aware_word_vectors_run_once_per_distinct_word():
+    """Running the CNN on the distinct words and copying gives each position its own word's vector and gradient."""
+    from dlbook.models.lm import CharAwareLM
+
+    torch.manual_seed(0)
+    m = CharAwareLM(VOCAB.itos, char_size=4, widths=(1, 2, 3), maps_per_width=3, hidden_size=8).double()
+    x = torch.tensor([[2, 3, 2], [4, 2, 5], [3, 3, 2]])
+    together = m.word_vectors(x)
+    one_by_one = torch.stack([m.word_vectors(t.view(1)).squeeze(0) for t in x.reshape(-1)]).reshape(3, 3, -1)
+    torch.testing.assert_close(together, one_by_one)
+    weights = torch.randn_like(together)
+    grads = [torch.autograd.grad((v * weights).sum(), list(m.parameters()), allow_unused=True)
+             for v in (together, one_by_one)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)

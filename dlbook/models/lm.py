@@ -333,12 +333,20 @@ class CharAwareLM(LanguageModel):
         self.dropout = float(dropout)
 
     def word_vectors(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Character-CNN vectors of the given token ids, shape ``(*tokens.shape, word_size)``."""
-        chars = self.chars[tokens.reshape(-1)]                           # (N, L)
-        x = self.char_embedding(chars).transpose(1, 2).unsqueeze(2)      # (N, E, 1, L)
+        """Character-CNN vectors of the given token ids, shape ``(*tokens.shape, word_size)``.
+
+        A word's vector depends on its characters only, so the CNN and the
+        highway run once for each distinct word of ``tokens`` (a window of
+        700 PTB tokens holds about 300), and the results are copied to the
+        positions; the backward pass of that copy adds up each word's
+        gradients over its positions.
+        """
+        words, position = torch.unique(tokens.reshape(-1), return_inverse=True)
+        chars = self.chars[words]                                         # (W, L)
+        x = self.char_embedding(chars).transpose(1, 2).unsqueeze(2)      # (W, E, 1, L)
         pooled = [F.tanh(F.conv2d(x, w, b).amax(dim=3).squeeze(2)) for w, b in zip(self.convs, self.conv_biases)]
-        y = self.highway(torch.cat(pooled, dim=1))
-        return y.reshape(*tokens.shape, -1)
+        y = self.highway(torch.cat(pooled, dim=1))                       # (W, D)
+        return y[position].reshape(*tokens.shape, y.shape[-1])
 
     def features(self, input, state=None):
         """Features ``(T, B, F)`` of token ids ``(T, B)`` given the carried state, and the new state."""
