@@ -284,7 +284,7 @@ def test_init_is_refused_by_models_that_would_ignore_it():
     from dlbook.data.corpora import Corpus
     from dlbook.experiments.lm import train_row
 
-    stream = torch.tensor(STREAM)
+    stream = STREAM
     corpus = Corpus(train=stream, valid=stream, test=stream, vocab=VOCAB, name="ptb")
     row = dict(model="char", hidden=8, layers=1, char_size=4, maps=3, batch=4, bptt=8, lr=1.0, clip=5.0, epochs=1,
                init=0.05)
