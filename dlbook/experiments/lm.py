@@ -196,14 +196,14 @@ def train_row(name: str, row: dict, corpus, budget: str, *, max_minutes: float =
               save_params: str | None = None, checkpoint: str | None = None) -> dict:
     """Train and evaluate one row; returns its results entry (``checkpoint``: see
     :func:`~dlbook.models.lm.train_lm`)."""
-    from dlbook.models.lm import build_model, evaluate, train_lm
+    from dlbook.models.lm import RNNLM, build_model, evaluate, train_lm
 
     device = training_device()
     rank, world = _distributed(device)
     seed_everything(seed)  # on a GPU also deterministic kernels
     model = build_model(model_spec(row), corpus.vocab)
     if row.get("init"):
-        if not hasattr(model, "layers"):  # RNNLM's uniform start; other models would ignore it silently
+        if not isinstance(model, RNNLM):  # RNNLM's uniform start; other models would ignore it silently
             raise ValueError(f"train_row: row {name!r} sets 'init', which only the 'lstm' and 'gru' models take, "
                              f"not {row['model']!r}")
         for p in model.parameters():

@@ -337,7 +337,7 @@ class CharAwareLM(LanguageModel):
 
         A word's vector depends on its characters only, so the CNN and the
         highway run once for each distinct word of ``tokens`` (a window of
-        700 PTB tokens holds about 300), and the results are copied to the
+        running text repeats many words), and the results are copied to the
         positions; the backward pass of that copy adds up each word's
         gradients over its positions.
         """
