@@ -15,7 +15,7 @@ an L2-regularised squared-hinge SVM
 
 .. math::
 
-    \\min_{w, b}\\; \\tfrac12 \\lVert w \\rVert^2 + C \\sum_i \\max(0, 1 - y_i (w^\\top \\tilde x_i + b))^2,
+    \\min_{w}\\; \\tfrac12 \\lVert w \\rVert^2 + C \\sum_i \\max(0, 1 - y_i w^\\top \\tilde x_i)^2,
 
 then interpolates the weights towards their mean magnitude,
 :math:`w' = (1 - \\beta) \\bar w + \\beta w` with
@@ -24,6 +24,14 @@ then interpolates the weights towards their mean magnitude,
 score is proportional to :math:`r^\\top \\hat x`) and the SVM. The counts
 :math:`p, q` are statistics of the training set and must come from the
 training fold only.
+
+The SVM has no intercept, as in Wang and Manning's code (LIBLINEAR's
+``-s 1`` with its default of no bias term). An intercept ``b`` fitted
+beside :math:`w` (``bias=True``) suits :math:`w`, not :math:`w'`: the
+interpolation scales the SVM's part of the score by :math:`\\beta` and adds
+the naive-Bayes part :math:`(1 - \\beta) \\bar w\\, r^\\top \\hat x`, while
+:math:`b` stays whole, so it shifts the decision threshold by an amount
+the interpolated model never chose.
 """
 
 from __future__ import annotations
@@ -89,6 +97,10 @@ class NBSVM:
         Interpolation weight; Wang and Manning use 0.25.
     max_iter : int
         L-BFGS iterations.
+    bias : bool
+        Fit an unregularised intercept ``b`` beside ``w`` and keep it after
+        the interpolation. Off by default, as in Wang and Manning's model
+        (see the module docstring for why it hurts).
 
     Attributes
     ----------
@@ -97,7 +109,7 @@ class NBSVM:
     r : torch.Tensor
         Log-count ratios, shape ``(D,)``.
     w, b : torch.Tensor
-        Interpolated weights ``(D,)`` and bias ``()``.
+        Interpolated weights ``(D,)`` and intercept ``()`` (zero unless ``bias``).
 
     Examples
     --------
@@ -107,7 +119,8 @@ class NBSVM:
     [1, 0]
     """
 
-    def __init__(self, n: int = 2, alpha: float = 1.0, C: float = 1.0, beta: float = 0.25, max_iter: int = 200):
+    def __init__(self, n: int = 2, alpha: float = 1.0, C: float = 1.0, beta: float = 0.25, max_iter: int = 200,
+                 bias: bool = False):
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"NBSVM: argument 'n' must be an int >= 1, got {n!r}")
         for name, v in (("alpha", alpha), ("C", C)):
@@ -115,7 +128,9 @@ class NBSVM:
                 raise ValueError(f"NBSVM: argument '{name}' must be > 0, got {v!r}")
         if not 0 <= beta <= 1:
             raise ValueError(f"NBSVM: argument 'beta' must be in [0, 1], got {beta!r}")
-        self.n, self.alpha, self.C, self.beta, self.max_iter = n, alpha, C, beta, max_iter
+        if not isinstance(bias, bool):
+            raise ValueError(f"NBSVM: argument 'bias' must be a bool, got {bias!r}")
+        self.n, self.alpha, self.C, self.beta, self.max_iter, self.bias = n, alpha, C, beta, max_iter, bias
 
     def _binary(self, docs: Sequence[Sequence[str]]) -> torch.Tensor:
         """Sparse ``(N, D)`` float64 matrix of which known n-grams occur in each text."""
@@ -147,8 +162,8 @@ class NBSVM:
             warnings.simplefilter("ignore", UserWarning)
             Xr, XrT = Xr.to_sparse_csr(), Xr.t().coalesce().to_sparse_csr()
         w = torch.zeros(len(self.vocab), dtype=torch.float64, requires_grad=True)
-        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([w, b], lr=1, max_iter=self.max_iter, tolerance_grad=1e-9,
+        b = torch.zeros((), dtype=torch.float64, requires_grad=self.bias)  # stays 0 without an intercept
+        opt = torch.optim.LBFGS([w, b] if self.bias else [w], lr=1, max_iter=self.max_iter, tolerance_grad=1e-9,
                                 tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
 
         @torch.no_grad()
@@ -156,7 +171,8 @@ class NBSVM:
             margin = (Xr @ w.unsqueeze(1)).squeeze(1) + b
             slack = torch.clamp(1 - y * margin, min=0)
             w.grad = w - 2 * self.C * (XrT @ (y * slack).unsqueeze(1)).squeeze(1)
-            b.grad = -2 * self.C * (y * slack).sum()
+            if self.bias:
+                b.grad = -2 * self.C * (y * slack).sum()
             return 0.5 * w.dot(w) + self.C * slack.pow(2).sum()
 
         opt.step(closure)

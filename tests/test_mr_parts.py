@@ -211,6 +211,28 @@ def test_nbsvm_learns_and_ignores_unknown_ngrams():
         NBSVM().fit(docs, y[:3])
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_nbsvm_reaches_the_stationary_point_of_its_objective(bias):
+    g = torch.Generator().manual_seed(0)
+    words = [f"w{i}" for i in range(12)]
+    docs = [[words[j] for j in torch.randint(0, 12, (5,), generator=g).tolist()] for _ in range(60)]
+    y = torch.tensor([1 if d.count("w0") + d.count("w1") > d.count("w2") else 0 for d in docs])
+    y[:20] = 1  # unbalanced classes, so an intercept has something to do
+    m = NBSVM(n=1, C=0.5, beta=1.0, bias=bias, max_iter=500).fit(docs, y)  # beta = 1: w' is the SVM's w
+    X = torch.zeros(len(docs), len(m.vocab), dtype=torch.float64)
+    for i, d in enumerate(docs):
+        X[i, [m.vocab.stoi[t] for t in set(d)]] = 1
+    Xr, s = X * m.r, y.double() * 2 - 1
+    slack = torch.clamp(1 - s * (Xr @ m.w + m.b), min=0)
+    torch.testing.assert_close(m.w, 2 * 0.5 * Xr.t() @ (s * slack), atol=1e-5, rtol=1e-4)  # d/dw = 0
+    if bias:
+        assert abs(float((s * slack).sum())) < 1e-5 and float(m.b) != 0.0  # d/db = 0
+    else:
+        assert float(m.b) == 0.0
+    with pytest.raises(ValueError, match="'bias'"):
+        NBSVM(bias=1)
+
+
 def test_adadelta_lazy_rows_gives_the_same_parameters():
     torch.manual_seed(0)
     a = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
