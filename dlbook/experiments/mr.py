@@ -85,9 +85,9 @@ from dlbook.runs import device_name, get_device, progress_bar, provenance, seed_
 from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
-           "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "NBSVM_ROWS", "apply_stack", "build_fold", "fold_vectors",
-           "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds", "train_seed",
-           "vector_settings"]
+           "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "NBSVM_ROWS", "apply_stack", "build_fold",
+           "fold_vectors", "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds",
+           "train_seed", "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
