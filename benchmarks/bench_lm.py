@@ -6,7 +6,7 @@ Run from the repository root::
 
 Shape of Zaremba et al. (2014) small: 2 LSTM layers of 200 units, embedding
 200, batch 20, 20 steps, vocabulary 10,000, float32 on the CPU. One training
-step is forward, backward, gradient clipping and the SGD update. Three
+step is forward, backward, gradient clipping and the SGD update. Four
 models, timed alternately in one run on the same windows of PTB (random
 Zipf-distributed tokens when PTB is not available):
 
@@ -14,6 +14,11 @@ Zipf-distributed tokens when PTB is not available):
 * ``dlbook-full``: :class:`dlbook.models.RNNLM` with the full softmax;
 * ``dlbook-adaptive``: the same with :class:`dlbook.nn.AdaptiveLogSoftmaxWithLoss`
   (cut-offs 2,000 and 6,000, ``div_value`` 4).
+* ``torch-no-decoder``: ``torch``'s embedding and LSTM with no decoder at
+  all (the loss is a fixed linear function of the LSTM's outputs). No
+  output layer can make a step faster than this, so ``torch``'s step time
+  over this one bounds the speed-up of any softmax replacement, the
+  adaptive softmax included, at this shape.
 
 Goals: ``dlbook-full`` within 1.25x of ``torch``'s step time, and
 ``dlbook-adaptive`` at 3x or more of ``torch``'s tokens per second. With
@@ -51,6 +56,20 @@ from dlbook.runs import load_average, provenance  # noqa: E402
 SHAPE = {"vocab": 10_000, "hidden": 200, "layers": 2, "batch": 20, "bptt": 20}
 TINY = {"vocab": 500, "hidden": 16, "layers": 2, "batch": 4, "bptt": 5}
 CUTOFFS = {"vocab": [2000, 6000], "tiny": [100, 300]}
+
+
+class TorchNoDecoder(torch.nn.Module):
+    """``TorchLM`` without its decoder: the loss is ``<h, g>`` for a fixed random ``g``, so backward runs the LSTM."""
+
+    def __init__(self, vocab, hidden, layers):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab, hidden)
+        self.rnn = torch.nn.LSTM(hidden, hidden, layers)
+        self.g = torch.randn(hidden)
+
+    def forward(self, x, y, state=None):
+        h, state = self.rnn(self.embedding(x), state)
+        return (h * self.g).sum(), state
 
 
 class TorchLM(torch.nn.Module):
@@ -120,7 +139,8 @@ def main() -> None:
     train, valid = train.clamp_max(v - 1), valid.clamp_max(v - 1)
     torch.manual_seed(0)
     models = {"torch": TorchLM(v, h, n_layers), "dlbook-full": RNNLM(v, h, h, n_layers),
-              "dlbook-adaptive": RNNLM(v, h, h, n_layers, cutoffs=cutoffs)}
+              "dlbook-adaptive": RNNLM(v, h, h, n_layers, cutoffs=cutoffs),
+              "torch-no-decoder": TorchNoDecoder(v, h, n_layers)}
     data = batchify(train, b)
     windows = list(bptt_batches(data, t))[: args.repeat + 3]
     times = {k: [] for k in models}
@@ -135,6 +155,7 @@ def main() -> None:
     rows = {k: {"median_step_ms": 1e3 * m, "tokens_per_s": tokens / m} for k, m in med.items()}
     ratio_full = med["dlbook-full"] / med["torch"]
     speedup_adaptive = med["torch"] / med["dlbook-adaptive"]
+    speedup_bound = med["torch"] / med["torch-no-decoder"]
     print(f"torch {info['torch_version']}, {info['cpu']}, {torch.get_num_threads()} thread(s), "
           f"commit {(info['commit'] or 'unknown')[:7]}, load {load_start}, data {source}")
     print(f"fp32 matmul peak: {peak:.1f} GFLOP/s")
@@ -144,6 +165,7 @@ def main() -> None:
           f"(goal <= 1.25: {'met' if ratio_full <= 1.25 else 'missed'})")
     print(f"dlbook-adaptive tokens/s / torch: {speedup_adaptive:.2f} (goal >= 3: "
           f"{'met' if speedup_adaptive >= 3 else 'missed'})")
+    print(f"torch step / torch step without a decoder: {speedup_bound:.2f} (the most any output layer can gain)")
     quality = None
     if args.train_tokens > 0:
         quality = {}
@@ -166,6 +188,7 @@ def main() -> None:
                   "load_start": load_start, "load_end": load_average(), "data": source, "shape": shape,
                   "cutoffs": cutoffs, "repeat": args.repeat, "matmul_peak_gflops": peak, "rows": rows,
                   "full_over_torch_time": ratio_full, "adaptive_speedup_over_torch": speedup_adaptive,
+                  "no_decoder_speedup_over_torch": speedup_bound,
                   "goals": {"full_over_torch_time": 1.25, "adaptive_speedup_over_torch": 3.0,
                             "adaptive_ppl_gap": 0.03},
                   "quality": quality}
