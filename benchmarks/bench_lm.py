@@ -6,7 +6,7 @@ Run from the repository root::
 
 Shape of Zaremba et al. (2014) small: 2 LSTM layers of 200 units, embedding
 200, batch 20, 20 steps, vocabulary 10,000, float32 on the CPU. One training
-step is forward, backward, gradient clipping and the SGD update. Four
+step is forward, backward, gradient clipping and the SGD update. Five
 models, timed alternately in one run on the same windows of PTB (random
 Zipf-distributed tokens when PTB is not available):
 
@@ -60,27 +60,16 @@ TINY = {"vocab": 500, "hidden": 16, "layers": 2, "batch": 4, "bptt": 5}
 CUTOFFS = {"vocab": [2000, 6000], "tiny": [100, 300]}
 
 
-class TorchNoDecoder(torch.nn.Module):
-    """``TorchLM`` without its decoder: the loss is ``<h, g>`` for a fixed random ``g``, so backward runs the LSTM."""
-
-    def __init__(self, vocab, hidden, layers):
-        super().__init__()
-        self.embedding = torch.nn.Embedding(vocab, hidden)
-        self.rnn = torch.nn.LSTM(hidden, hidden, layers)
-        self.g = torch.randn(hidden)
-
-    def forward(self, x, y, state=None):
-        h, state = self.rnn(self.embedding(x), state)
-        return (h * self.g).sum(), state
-
-
 class NoDecoder(torch.nn.Module):
-    """A dlbook language model's ``features`` with the loss ``<h, g>`` of ``TorchNoDecoder``: no output layer."""
+    """A language model's ``features`` with no output layer: the loss is ``<h, g>`` for a fixed random ``g``.
 
-    def __init__(self, lm):
+    The backward pass still runs through the embedding and the LSTM.
+    """
+
+    def __init__(self, lm, hidden):
         super().__init__()
         self.lm = lm
-        self.g = torch.randn(lm.embedding.weight.shape[1])
+        self.g = torch.randn(hidden)
 
     def forward(self, x, y, state=None):
         h, state = self.lm.features(x, state)
@@ -96,8 +85,11 @@ class TorchLM(torch.nn.Module):
         self.rnn = torch.nn.LSTM(hidden, hidden, layers)
         self.decoder = torch.nn.Linear(hidden, vocab)
 
+    def features(self, x, state=None):
+        return self.rnn(self.embedding(x), state)
+
     def forward(self, x, y, state=None):
-        h, state = self.rnn(self.embedding(x), state)
+        h, state = self.features(x, state)
         logits = self.decoder(h.reshape(-1, h.shape[-1]))
         return torch.nn.functional.cross_entropy(logits, y.reshape(-1), reduction="sum"), state
 
@@ -155,8 +147,8 @@ def main() -> None:
     torch.manual_seed(0)
     models = {"torch": TorchLM(v, h, n_layers), "dlbook-full": RNNLM(v, h, h, n_layers),
               "dlbook-adaptive": RNNLM(v, h, h, n_layers, cutoffs=cutoffs),
-              "torch-no-decoder": TorchNoDecoder(v, h, n_layers),
-              "dlbook-no-decoder": NoDecoder(RNNLM(v, h, h, n_layers))}
+              "torch-no-decoder": NoDecoder(TorchLM(v, h, n_layers), h),
+              "dlbook-no-decoder": NoDecoder(RNNLM(v, h, h, n_layers), h)}
     data = batchify(train, b)
     windows = list(bptt_batches(data, t))[: args.repeat + 3]
     times = {k: [] for k in models}

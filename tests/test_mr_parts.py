@@ -233,6 +233,19 @@ def test_nbsvm_reaches_the_stationary_point_of_its_objective(bias):
         NBSVM(bias=1)
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_nbsvm_interpolates_the_svm_weights_and_keeps_its_intercept(bias):
+    docs = [["good", "film"], ["bad", "film"], ["very", "good"], ["very", "bad"], ["not", "bad"], ["a", "film"]] * 3
+    y = torch.tensor([1, 0, 1, 0, 1, 1] * 3)
+    svm = NBSVM(beta=1.0, bias=bias).fit(docs, y)  # beta = 1: the SVM's own w and b
+    m = NBSVM(beta=0.25, bias=bias).fit(docs, y)
+    torch.testing.assert_close(m.w, 0.75 * svm.w.abs().mean() + 0.25 * svm.w, rtol=0, atol=1e-12)
+    assert torch.equal(m.b, svm.b) and (float(m.b) != 0.0) == bias
+    x = m._binary([["very", "good", "film"]]).to_dense()[0]  # w'^T x~ + b = (1 - beta) w_bar r^T x^ + beta w^T x~ + b
+    torch.testing.assert_close(m.decision_function([["very", "good", "film"]])[0],
+                               0.75 * svm.w.abs().mean() * m.r.dot(x) + 0.25 * svm.w.dot(m.r * x) + svm.b)
+
+
 def test_adadelta_lazy_rows_gives_the_same_parameters():
     torch.manual_seed(0)
     a = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)

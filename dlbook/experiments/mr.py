@@ -713,7 +713,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     nb = None
     if row in NBSVM_ROWS:  # nothing to stop early: it fits on all the training folds (the validation part too)
         nb = NBSVM(n=2, bias=row == "nbsvm-intercept").fit(data["train"]["tokens"] + data["val"]["tokens"],
-                            torch.cat([data["train"]["labels"], val_y]))
+                                                           torch.cat([data["train"]["labels"], val_y]))
         nb_val, nb_test = (nb.decision_function(data[p]["tokens"]) for p in ("val", "test"))
         result.update(val_accuracy=_score_accuracy(nb_val, val_y), test_accuracy=_score_accuracy(nb_test, test_y),
                       test_probabilities=torch.sigmoid(nb_test).float())
