@@ -285,3 +285,28 @@ def test_stack_log_odds_recovers_calibration_and_weights():
         stack_log_odds(torch.stack([noise, true], 1)[:5], y)
     with pytest.raises(ValueError, match=r"argument 'scores' must have shape \(N, 2\)"):
         apply_stack(noise.unsqueeze(1), fit)
+
+
+def test_stack_ablation_refits_without_each_member_and_group():
+    """'all' is the ensemble itself; each other entry is the ensemble fitted and applied without some members."""
+    from dlbook.experiments.mr import _score_accuracy, apply_stack, stack_ablation, stack_log_odds
+
+    g = torch.Generator().manual_seed(1)
+    true = torch.randn(6000, generator=g, dtype=torch.float64) * 2
+    y = (torch.rand(6000, generator=g, dtype=torch.float64) < torch.sigmoid(true)).long()
+    noise = torch.randn(6000, 2, generator=g, dtype=torch.float64)
+    s = torch.cat([(true + noise[:, 0]).unsqueeze(1), (true + noise[:, 1]).unsqueeze(1), noise[:, :1] * 3], 1)
+    val, test = slice(0, 2000), slice(2000, None)
+    out = stack_ablation(s[val], y[val], s[test], y[test], ["a", "b", "noise"], {"the signal": ["a", "b"]})
+    assert list(out) == ["all", "without a", "without b", "without noise", "without the signal"]
+    for key, cols in {"all": [0, 1, 2], "without a": [1, 2], "without the signal": [2]}.items():
+        fit = stack_log_odds(s[val][:, cols], y[val])
+        assert out[key] == _score_accuracy(apply_stack(s[test][:, cols], fit), y[test])
+    assert out["without the signal"] < 0.6 < out["without a"] < out["all"]  # two noisy views beat one
+    assert abs(out["without noise"] - out["all"]) < 0.01  # the noise member carries nothing
+    with pytest.raises(ValueError, match=r"'val_scores' and 'test_scores' must have shapes \(N_val, 3\)"):
+        stack_ablation(s[val][:, :2], y[val], s[test], y[test], ["a", "b", "noise"])
+    with pytest.raises(ValueError, match=r"argument 'groups' names members not in 'names': \['c'\]"):
+        stack_ablation(s[val], y[val], s[test], y[test], ["a", "b", "noise"], {"x": ["c"]})
+    with pytest.raises(ValueError, match="leaves no member"):
+        stack_ablation(s[val], y[val], s[test], y[test], ["a", "b", "noise"], {"every": ["a", "b", "noise"]})

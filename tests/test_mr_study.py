@@ -87,6 +87,10 @@ def test_beyond_reuses_its_members_cached_folds(tmp_path):
     assert abs(reused["test_accuracy"] - trained["test_accuracy"]) <= 2 / 1067  # probabilities rounded to 1e-5
     assert reused["wall_time"] > cached["wall_time"]
     assert reused["ensemble"]["members"] == [*mr.LINEAR_MEMBERS, *mr.BEYOND_MEMBERS]
+    names = [*mr.LINEAR_MEMBERS, *mr.BEYOND_MEMBERS]  # the ablation: the ensemble itself, then refits without some
+    assert list(reused["ablation"]) == ["all", *(f"without {m}" for m in names), "without the NBSVMs",
+                                        "without the networks"]
+    assert reused["ablation"]["all"] == reused["test_accuracy"]
     for name in mr.LINEAR_MEMBERS:  # C: the grid's best on the validation part, ties to the larger
         val_acc = reused["nbsvm_val_accuracy"][name]
         assert set(val_acc) == {str(c) for c in mr.NBSVM_C_GRID}

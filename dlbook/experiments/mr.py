@@ -86,8 +86,8 @@ from dlbook.text import Vocab, kim_tokenize
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
            "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "NBSVM_ROWS", "apply_stack", "build_fold",
-           "fold_vectors", "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study", "stack_log_odds",
-           "train_seed", "vector_settings"]
+           "fold_vectors", "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study",
+           "stack_ablation", "stack_log_odds", "train_seed", "vector_settings"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -662,6 +662,64 @@ def apply_stack(scores: torch.Tensor, fit: dict) -> torch.Tensor:
     return (scores.double() * a + b) @ w
 
 
+def stack_ablation(val_scores: torch.Tensor, val_y: torch.Tensor, test_scores: torch.Tensor,
+                   test_y: torch.Tensor, names: list[str], groups: dict | None = None) -> dict:
+    """Test accuracy of the ensemble refitted without each member, and without each group of members.
+
+    For every subset (all members; all but one, for each member; all but
+    each group of ``groups``), :func:`stack_log_odds` is fitted again on the
+    validation scores of that subset alone and applied to its test scores,
+    so each entry is the accuracy the ensemble would have had if it had
+    never seen the members left out.
+
+    Parameters
+    ----------
+    val_scores, test_scores : torch.Tensor
+        Shapes ``(N_val, M)`` and ``(N_test, M)``: column ``m`` holds model ``m``'s raw scores.
+    val_y, test_y : torch.Tensor
+        Labels in {0, 1}, shapes ``(N_val,)`` and ``(N_test,)``.
+    names : list of str
+        The ``M`` members' names.
+    groups : dict, optional
+        Group name -> list of member names, each group left out at once.
+
+    Returns
+    -------
+    dict
+        ``"all"``, ``"without <member>"`` and ``"without <group>"`` -> test accuracy.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> y = (torch.rand(400, generator=g) < 0.5).long()
+    >>> signal = (2 * y - 1).double() + torch.randn(400, generator=g, dtype=torch.float64)
+    >>> s = torch.stack([signal, torch.randn(400, generator=g, dtype=torch.float64)], 1)
+    >>> out = stack_ablation(s[:200], y[:200], s[200:], y[200:], ["good", "noise"])
+    >>> sorted(out), out["without noise"] > out["without good"]
+    (['all', 'without good', 'without noise'], True)
+    """
+    names = list(names)
+    M = len(names)
+    if val_scores.dim() != 2 or test_scores.dim() != 2 or val_scores.shape[1] != M or test_scores.shape[1] != M:
+        raise ValueError(f"stack_ablation: arguments 'val_scores' and 'test_scores' must have shapes (N_val, {M}) "
+                         f"and (N_test, {M}) for {M} names, got {tuple(val_scores.shape)} and "
+                         f"{tuple(test_scores.shape)}")
+    subsets = {"all": names, **{f"without {n}": [m for m in names if m != n] for n in names}}
+    for group, members in (groups or {}).items():
+        unknown = sorted(set(members) - set(names))
+        if unknown:
+            raise ValueError(f"stack_ablation: argument 'groups' names members not in 'names': {unknown}")
+        subsets[f"without {group}"] = [m for m in names if m not in members]
+    out = {}
+    for key, keep in subsets.items():
+        if not keep:
+            raise ValueError(f"stack_ablation: leaving out {key[len('without '):]!r} leaves no member")
+        cols = [names.index(m) for m in keep]
+        fit = stack_log_odds(val_scores[:, cols], val_y)
+        out[key] = _score_accuracy(apply_stack(test_scores[:, cols], fit), test_y)
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _corpus():
     """MR tokenized, its labels and the 10 folds, loaded once per process."""
@@ -745,6 +803,9 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             member_time += r["wall_time"]
         fit = stack_log_odds(torch.stack(val_scores, 1), val_y)
         z_val, z_test = apply_stack(torch.stack(val_scores, 1), fit), apply_stack(torch.stack(test_scores, 1), fit)
+        result["ablation"] = stack_ablation(torch.stack(val_scores, 1), val_y, torch.stack(test_scores, 1), test_y,
+                                            [*LINEAR_MEMBERS, *BEYOND_MEMBERS],
+                                            {"the NBSVMs": list(LINEAR_MEMBERS), "the networks": list(BEYOND_MEMBERS)})
         result.update(val_accuracy=_score_accuracy(z_val, val_y), test_accuracy=_score_accuracy(z_test, test_y),
                       val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
                       ensemble={"members": [*LINEAR_MEMBERS, *BEYOND_MEMBERS], **fit})
@@ -885,6 +946,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
             entry["ensemble_per_fold"] = [r.get("ensemble") for r in runs]
             entry["nbsvm_C_per_fold"] = [r["nbsvm_C"] for r in runs]
             entry["nbsvm_val_accuracy_per_fold"] = [r["nbsvm_val_accuracy"] for r in runs]
+            entry["ablation_per_fold"] = [r.get("ablation") for r in runs]  # folds cached before: None
         out.append(entry)
         if progress is not False:
             print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
