@@ -801,14 +801,15 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
             test_scores.append(_logit(m_test))
             result["member_test_accuracy"][m] = r["test_accuracy"]
             member_time += r["wall_time"]
-        fit = stack_log_odds(torch.stack(val_scores, 1), val_y)
-        z_val, z_test = apply_stack(torch.stack(val_scores, 1), fit), apply_stack(torch.stack(test_scores, 1), fit)
-        result["ablation"] = stack_ablation(torch.stack(val_scores, 1), val_y, torch.stack(test_scores, 1), test_y,
-                                            [*LINEAR_MEMBERS, *BEYOND_MEMBERS],
+        val_scores, test_scores = torch.stack(val_scores, 1), torch.stack(test_scores, 1)
+        names = [*LINEAR_MEMBERS, *BEYOND_MEMBERS]
+        fit = stack_log_odds(val_scores, val_y)
+        z_val, z_test = apply_stack(val_scores, fit), apply_stack(test_scores, fit)
+        result["ablation"] = stack_ablation(val_scores, val_y, test_scores, test_y, names,
                                             {"the NBSVMs": list(LINEAR_MEMBERS), "the networks": list(BEYOND_MEMBERS)})
         result.update(val_accuracy=_score_accuracy(z_val, val_y), test_accuracy=_score_accuracy(z_test, test_y),
                       val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
-                      ensemble={"members": [*LINEAR_MEMBERS, *BEYOND_MEMBERS], **fit})
+                      ensemble={"members": names, **fit})
     elif row not in NBSVM_ROWS:
         vectors = None
         if row in ("cnn-static", "cnn-nonstatic"):
