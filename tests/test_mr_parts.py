@@ -310,3 +310,37 @@ def test_stack_ablation_refits_without_each_member_and_group():
         stack_ablation(s[val], y[val], s[test], y[test], ["a", "b", "noise"], {"x": ["c"]})
     with pytest.raises(ValueError, match="leaves no member"):
         stack_ablation(s[val], y[val], s[test], y[test], ["a", "b", "noise"], {"every": ["a", "b", "noise"]})
+
+
+def test_weights_tuned_on_test_picks_the_best_test_weights_and_overstates_accuracy():
+    """Weights chosen on the test fold score best there, and worse on new sentences from the same source."""
+    from dlbook.experiments.mr import _score_accuracy, apply_stack, stack_log_odds, weights_tuned_on_test
+
+    g = torch.Generator().manual_seed(3)
+
+    def draw(n):  # five members: each sees the true log-odds through its own noise
+        true = torch.randn(n, generator=g, dtype=torch.float64)
+        y = (torch.rand(n, generator=g, dtype=torch.float64) < torch.sigmoid(2 * true)).long()
+        return true.unsqueeze(1) + torch.randn(n, 5, generator=g, dtype=torch.float64) * torch.tensor(
+            [0.5, 0.7, 1.0, 1.5, 2.0], dtype=torch.float64), y
+
+    (s_val, y_val), (s_test, y_test), (s_new, y_new) = draw(1000), draw(500), draw(50000)
+    fit = stack_log_odds(s_val, y_val)
+    out = weights_tuned_on_test(s_test, y_test, fit, draws=5000)
+    assert out["fitted_accuracy"] == _score_accuracy(apply_stack(s_test, fit), y_test)
+    tuned = {**fit, "weights": out["weights"]}
+    assert out["accuracy"] == _score_accuracy(apply_stack(s_test, tuned), y_test)  # the weights returned reach it
+    assert min(out["weights"]) >= 0 and abs(sum(out["weights"]) - 1) < 1e-12
+    assert out["accuracy"] >= out["fitted_accuracy"]
+    assert weights_tuned_on_test(s_test, y_test, fit, draws=0)["accuracy"] == out["fitted_accuracy"]
+    assert weights_tuned_on_test(s_test, y_test, fit, draws=5000) == out  # seeded
+    # the inflation: on new sentences, the test-tuned weights do no better than the validation-fitted ones
+    on_test, on_new = out["accuracy"], _score_accuracy(apply_stack(s_new, tuned), y_new)
+    fitted_new = _score_accuracy(apply_stack(s_new, fit), y_new)
+    assert on_test - on_new > 0.01 and on_new < fitted_new + 0.005
+    with pytest.raises(ValueError, match=r"argument 'test_scores' must have shape \(N, 5\) with N = len\(test_y\)"):
+        weights_tuned_on_test(s_test[:, :4], y_test, fit)
+    with pytest.raises(ValueError, match=r"argument 'test_scores' must have shape \(N, 5\)"):
+        weights_tuned_on_test(s_test, y_test[:-1], fit)
+    with pytest.raises(ValueError, match="argument 'draws' must be >= 0, got -1"):
+        weights_tuned_on_test(s_test, y_test, fit, draws=-1)

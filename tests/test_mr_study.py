@@ -91,6 +91,8 @@ def test_beyond_reuses_its_members_cached_folds(tmp_path):
     assert list(reused["ablation"]) == ["all", *(f"without {m}" for m in names), "without the NBSVMs",
                                         "without the networks"]
     assert reused["ablation"]["all"] == reused["test_accuracy"]
+    tuned = reused["tuned_on_test"]  # the weights chosen on the test fold: reported beside, never used
+    assert tuned["fitted_accuracy"] == reused["test_accuracy"] <= tuned["accuracy"]
     for name in mr.LINEAR_MEMBERS:  # C: the grid's best on the validation part, ties to the larger
         val_acc = reused["nbsvm_val_accuracy"][name]
         assert set(val_acc) == {str(c) for c in mr.NBSVM_C_GRID}

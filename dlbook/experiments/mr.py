@@ -87,7 +87,7 @@ from dlbook.text import Vocab, kim_tokenize
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
            "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "NBSVM_ROWS", "apply_stack", "build_fold",
            "fold_vectors", "kept_epoch", "make_batches", "member_budget", "run_fold", "run_study",
-           "stack_ablation", "stack_log_odds", "train_seed", "vector_settings"]
+           "stack_ablation", "stack_log_odds", "train_seed", "vector_settings", "weights_tuned_on_test"]
 
 #: Row name -> one-line description.
 ROWS = {
@@ -720,6 +720,66 @@ def stack_ablation(val_scores: torch.Tensor, val_y: torch.Tensor, test_scores: t
     return out
 
 
+def weights_tuned_on_test(test_scores: torch.Tensor, test_y: torch.Tensor, fit: dict, draws: int = 20000,
+                          seed: int = 0) -> dict:
+    """The test accuracy of the ensemble when its weights are chosen on the test fold (a common mistake).
+
+    The members' logistic maps :math:`a_m, b_m` stay those fitted on the
+    validation part (``fit``, from :func:`stack_log_odds`); only the weights
+    :math:`w` of :math:`z_i = \\sum_m w_m (a_m s_{im} + b_m)` are chosen again, as the ones with the
+    best accuracy on the test fold itself among ``fit``'s own weights and
+    ``draws`` weight vectors drawn uniformly from the simplex
+    :math:`\\{w \\ge 0, \\sum_m w_m = 1\\}` (the sign of :math:`z_i` does
+    not depend on the scale of :math:`w`). The result is never used to
+    choose anything: it measures how far such a choice inflates the
+    reported accuracy.
+
+    Parameters
+    ----------
+    test_scores : torch.Tensor
+        Shape ``(N, M)``: column ``m`` holds model ``m``'s raw scores on the test fold.
+    test_y : torch.Tensor
+        Shape ``(N,)``: the test labels in {0, 1}.
+    fit : dict
+        The ensemble fitted on the validation part (``a``, ``b``, ``weights``, each of length ``M``).
+    draws : int
+        How many weight vectors to try besides ``fit``'s.
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (the best test accuracy found), ``weights`` (the weights that reach it, summing
+        to 1) and ``fitted_accuracy`` (the test accuracy with ``fit``'s own weights).
+
+    Examples
+    --------
+    >>> y = torch.tensor([1, 1, 0, 0])
+    >>> s = torch.tensor([[1., -1.], [-1., 1.], [-1., -2.], [-2., -1.]])
+    >>> out = weights_tuned_on_test(s, y, {"a": [1., 1.], "b": [0.5, 0.5], "weights": [1., 0.]}, draws=100)
+    >>> out["fitted_accuracy"], out["accuracy"]
+    (0.75, 1.0)
+    """
+    test_y = torch.as_tensor(test_y)
+    M = len(fit["weights"])
+    if test_scores.dim() != 2 or test_scores.shape[1] != M or test_y.dim() != 1 or len(test_y) != len(test_scores):
+        raise ValueError(f"weights_tuned_on_test: argument 'test_scores' must have shape (N, {M}) with N = "
+                         f"len(test_y), got {tuple(test_scores.shape)} (test_y: {tuple(test_y.shape)})")
+    if draws < 0:
+        raise ValueError(f"weights_tuned_on_test: argument 'draws' must be >= 0, got {draws}")
+    a, b, w = (torch.tensor(fit[key], dtype=torch.float64) for key in ("a", "b", "weights"))
+    z = test_scores.double() * a + b  # each member's log-odds through its validation-fitted map
+    g = torch.Generator().manual_seed(seed)
+    uniform = -torch.log1p(-torch.rand(draws, M, generator=g, dtype=torch.float64))  # Exp(1) draws ...
+    candidates = torch.cat([(w / w.sum()).unsqueeze(0), uniform / uniform.sum(1, keepdim=True)])  # ... normalised
+    correct = torch.cat([((z @ chunk.T > 0).long() == test_y.unsqueeze(1)).double().sum(0)
+                         for chunk in candidates.split(4096)])
+    best = int(correct.argmax())
+    return {"accuracy": float(correct[best]) / len(test_y), "weights": candidates[best].tolist(),
+            "fitted_accuracy": float(correct[0]) / len(test_y)}
+
+
 @functools.lru_cache(maxsize=1)
 def _corpus():
     """MR tokenized, its labels and the 10 folds, loaded once per process."""
@@ -807,6 +867,7 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
         z_val, z_test = apply_stack(val_scores, fit), apply_stack(test_scores, fit)
         result["ablation"] = stack_ablation(val_scores, val_y, test_scores, test_y, names,
                                             {"the NBSVMs": list(LINEAR_MEMBERS), "the networks": list(BEYOND_MEMBERS)})
+        result["tuned_on_test"] = weights_tuned_on_test(test_scores, test_y, fit)  # reported, never used
         result.update(val_accuracy=_score_accuracy(z_val, val_y), test_accuracy=_score_accuracy(z_test, test_y),
                       val_probabilities=torch.sigmoid(z_val).float(), test_probabilities=torch.sigmoid(z_test).float(),
                       ensemble={"members": names, **fit})
@@ -948,6 +1009,7 @@ def run_study(rows: list[str] | None = None, folds: int = 10, budget: str | None
             entry["nbsvm_C_per_fold"] = [r["nbsvm_C"] for r in runs]
             entry["nbsvm_val_accuracy_per_fold"] = [r["nbsvm_val_accuracy"] for r in runs]
             entry["ablation_per_fold"] = [r.get("ablation") for r in runs]  # folds cached before: None
+            entry["tuned_on_test_per_fold"] = [r.get("tuned_on_test") for r in runs]  # likewise
         out.append(entry)
         if progress is not False:
             print(f"{row}: {100 * entry['test_accuracy_mean']:.2f} +- {100 * entry['test_accuracy_std']:.2f} % "
