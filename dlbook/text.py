@@ -1,6 +1,7 @@
 """Text utilities shared by the sequence chapters: a tokenizer and a vocabulary.
 
-:func:`kim_tokenize` splits a sentence the way Kim (2014) prepared MR.
+:func:`kim_tokenize` splits a sentence the way Kim (2014) prepared MR;
+:func:`mark_negation` marks the words that follow a negation.
 A :class:`Vocab` maps tokens to indices and back. The sentence
 classifiers, the language models and the word embeddings all build one,
 always from training text only.
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-__all__ = ["Vocab", "kim_tokenize"]
+__all__ = ["NEGATIONS", "NEGATION_SCOPE_END", "Vocab", "kim_tokenize", "mark_negation"]
 
 _KIM_RULES = (
     (re.compile(r"[^A-Za-z0-9(),!?'`]"), " "),  # anything else becomes a space
@@ -57,6 +58,48 @@ def kim_tokenize(text: str, lower: bool = True) -> list[str]:
     for pattern, repl in _KIM_RULES:
         text = pattern.sub(repl, text)
     return (text.lower() if lower else text).split()
+
+
+#: Words that open a negation scope in :func:`mark_negation` (``n't`` is a token of its own after
+#: :func:`kim_tokenize`).
+NEGATIONS = frozenset({"not", "no", "never", "n't", "nothing", "nobody", "none", "neither", "nor", "cannot",
+                       "without", "hardly", "barely"})
+#: Tokens that close a negation scope: the punctuation :func:`kim_tokenize` keeps, and "but".
+NEGATION_SCOPE_END = frozenset({",", "!", "?", "but"})
+
+
+def mark_negation(tokens: Sequence[str], negations=NEGATIONS, scope_end=NEGATION_SCOPE_END) -> list[str]:
+    """Prefix ``NOT_`` to every token between a negation word and the end of its scope.
+
+    The rule of Das and Chen (2001), used by Pang et al. (2002) for movie
+    reviews: after a word of ``negations``, each token up to the next token
+    of ``scope_end`` (or the end of the sentence) becomes ``NOT_`` + token,
+    so that "good" in "not very good" is a different feature from "good" in
+    "very good". The negation word itself and the token that closes the
+    scope are kept as they are; a negation inside a scope is marked and
+    keeps the scope open. With :func:`kim_tokenize`, which drops dots,
+    colons and semicolons, a scope runs to the next ``,``, ``!``, ``?`` or
+    "but", or to the end of the sentence.
+
+    Examples
+    --------
+    >>> mark_negation(["it", "is", "not", "very", "good", ",", "but", "fun"])
+    ['it', 'is', 'not', 'NOT_very', 'NOT_good', ',', 'but', 'fun']
+    >>> mark_negation(["does", "n't", "work", "but", "never", "bores"])
+    ['does', "n't", 'NOT_work', 'but', 'never', 'NOT_bores']
+    """
+    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+        raise TypeError(f"mark_negation: argument 'tokens' must be a sequence of str (one sentence's tokens), "
+                        f"got {type(tokens).__name__}" + ("" if isinstance(tokens, str) else " with non-str items"))
+    out, negated = [], False
+    for token in tokens:
+        if token in scope_end:
+            negated = False
+            out.append(token)
+            continue
+        out.append("NOT_" + token if negated else token)
+        negated = negated or token in negations
+    return out
 
 
 class Vocab:

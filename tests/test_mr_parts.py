@@ -12,7 +12,7 @@ from dlbook.nbsvm import NBSVM, ngrams
 from dlbook.nn import QRNN, ConvOverTime
 from dlbook.nn.sequence import windows_product
 from dlbook.optim import Adadelta, max_norm_
-from dlbook.text import kim_tokenize
+from dlbook.text import NEGATION_SCOPE_END, NEGATIONS, kim_tokenize, mark_negation
 
 POS = "a gorgeous , witty film .\nthe best movie of the year\n"
 NEG = "a dull , lifeless mess .\nworst film of the year \xe9\n"
@@ -66,6 +66,43 @@ def test_kim_tokenize_rules():
     assert kim_tokenize("ABC", lower=False) == ["ABC"]
     with pytest.raises(TypeError, match="'text'"):
         kim_tokenize(["a"])
+
+
+def test_mark_negation_scopes():
+    """NOT_ runs from a negation to the next scope end; every token kept, in order; the ends never marked."""
+    toks = kim_tokenize("I can't say it isn't funny, but it never works as a drama! Not bad?")
+    assert mark_negation(toks) == ["i", "ca", "n't", "NOT_say", "NOT_it", "NOT_is", "NOT_n't", "NOT_funny", ",",
+                                   "but", "it", "never", "NOT_works", "NOT_as", "NOT_a", "NOT_drama", "!", "not",
+                                   "NOT_bad", "?"]
+    assert mark_negation([]) == [] and mark_negation(["good", "film"]) == ["good", "film"]
+    assert mark_negation(["no"]) == ["no"]
+    assert mark_negation(["without", "x"], negations={"never"}) == ["without", "x"]
+    assert mark_negation(["not", "x", ";", "y"], scope_end={";"}) == ["not", "NOT_x", ";", "y"]
+    for sentence in ("not even a little , sorry", "nothing here but no one cares"):
+        toks = sentence.split()
+        marked = mark_negation(toks)
+        assert [m.removeprefix("NOT_") for m in marked] == toks
+        assert not any(m.startswith("NOT_") and m[4:] in NEGATION_SCOPE_END for m in marked)
+    assert {"not", "n't", "never"} <= NEGATIONS
+    with pytest.raises(TypeError, match="argument 'tokens' must be a sequence of str"):
+        mark_negation("not good")
+    with pytest.raises(TypeError, match="non-str items"):
+        mark_negation(["not", 1])
+
+
+def test_nbsvm_neg_row_fits_on_marked_tokens():
+    """The nbsvm-neg row is NBSVM-bi fitted and scored on mark_negation's tokens, nothing else."""
+    from dlbook.experiments import mr
+    from dlbook.nbsvm import NBSVM
+
+    sentences, labels, folds = mr._corpus()
+    data = mr.build_fold(sentences, labels, folds, 0)
+    row = mr.run_fold("nbsvm-neg", 0, "smoke", data=data, progress=False, keep_model=True)
+    train = [mark_negation(t) for t in data["train"]["tokens"] + data["val"]["tokens"]]
+    nb = NBSVM(n=2).fit(train, torch.cat([data["train"]["labels"], data["val"]["labels"]]))
+    scores = nb.decision_function([mark_negation(t) for t in data["test"]["tokens"]])
+    assert row["test_accuracy"] == ((scores > 0).long() == data["test"]["labels"]).double().mean().item()
+    assert any(w.startswith("NOT_") for w in row["nbsvm"].vocab.itos)
 
 
 def test_folds_are_stratified_disjoint_complete_and_reproducible():

@@ -22,6 +22,10 @@ The rows:
     the same with an intercept fitted beside the SVM's weights and kept
     through the interpolation (``NBSVM(bias=True)``), the common mistake
     the chapter measures.
+``nbsvm-neg``
+    NBSVM-bi on the tokens after :func:`dlbook.text.mark_negation`: each
+    word between a negation and the next ``,``, ``!``, ``?`` or "but" is a
+    feature of its own (``NOT_good``), as in Pang et al. (2002).
 ``cnn-rand``
     Kim's CNN with randomly initialised word vectors: windows 3, 4, 5 with
     100 maps each, ReLU, max over time, dropout 0.5, Adadelta
@@ -48,8 +52,8 @@ The rows:
     test fold (:func:`fold_vectors`), scaled to the variance of CNN-rand's
     random vectors; kept fixed, or fine-tuned.
 ``beyond``
-    two NBSVMs (:data:`LINEAR_MEMBERS`: word 1- and 2-grams, character 2-
-    to 5-grams), each with its C chosen on the validation part from
+    three NBSVMs (:data:`LINEAR_MEMBERS`: word 1- and 2-grams, the same on
+    negation-marked tokens, character 2- to 5-grams), each with its C chosen on the validation part from
     :data:`NBSVM_C_GRID`, and the networks of :data:`BEYOND_MEMBERS`
     (CNN-rand, BiLSTM, QRNN) combined in log-odds: each model's score mapped by its own
     logistic fit, then a weighted sum with non-negative weights, all
@@ -82,7 +86,7 @@ from dlbook.nbsvm import NBSVM, char_ngrams
 from dlbook.nn import LSTM, QRNN, ConvOverTime, Embedding
 from dlbook.optim import Adadelta, clip_grad_norm_, max_norm_
 from dlbook.runs import device_name, get_device, progress_bar, provenance, seed_everything
-from dlbook.text import Vocab, kim_tokenize
+from dlbook.text import Vocab, kim_tokenize, mark_negation
 
 __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNClassifier", "budget_settings",
            "BEYOND_MEMBERS", "LINEAR_MEMBERS", "NBSVM_C_GRID", "NBSVM_ROWS", "apply_stack", "build_fold",
@@ -93,6 +97,7 @@ __all__ = ["ROWS", "FOLD_SEED", "LIVE_DEFAULT", "VECTOR_CORPUS", "KimCNN", "RNNC
 ROWS = {
     "nbsvm": "NBSVM-bi (Wang & Manning 2012)",
     "nbsvm-intercept": "NBSVM-bi with an SVM intercept kept through the interpolation (a common mistake)",
+    "nbsvm-neg": "NBSVM-bi on negation-marked tokens (NOT_ from a negation to the next , ! ? or 'but')",
     "cnn-rand": "CNN-rand (Kim 2014): windows 3,4,5 x 100 maps, Adadelta, max-norm 3",
     "cnn-rand-kim-init": "CNN-rand started as Kim's released code starts it: filters U(-0.01, 0.01), output "
                          "weights and all biases zero",
@@ -104,20 +109,26 @@ ROWS = {
     "qrnn": "QRNN (window 2, fo-pooling), max over time",
     "cnn-static": "CNN-static: Kim's CNN on the book's skip-gram vectors (book corpora + training folds), fixed",
     "cnn-nonstatic": "CNN-non-static: the same vectors, fine-tuned",
-    "beyond": "ensemble: word and character NBSVMs, CNN-rand, BiLSTM and QRNN log-odds, weighted on the "
-              "validation part",
+    "beyond": "ensemble: word, negation-marked word and character NBSVMs, CNN-rand, BiLSTM and QRNN log-odds, "
+              "weighted on the validation part",
 }
 #: The rows that are one NBSVM fitted on all the training folds.
-NBSVM_ROWS = ("nbsvm", "nbsvm-intercept")
+NBSVM_ROWS = ("nbsvm", "nbsvm-intercept", "nbsvm-neg")
 FOLD_SEED = 0  # the folds; each fold's validation part uses FOLD_SEED + 1 + fold
 #: The rows whose log-odds ``beyond`` combines with its linear models': one convolutional, one bidirectional
 #: recurrent and one hybrid network, chosen for their different architectures (not by test accuracy).
 BEYOND_MEMBERS = ("cnn-rand", "bilstm", "qrnn")
-#: The linear models of ``beyond``: NBSVM on word 1- and 2-grams, and on character 2- to 5-grams.
-LINEAR_MEMBERS = ("nbsvm", "nbsvm-char")
+#: The linear models of ``beyond``: NBSVM on word 1- and 2-grams, on the same after :func:`dlbook.text.mark_negation`,
+#: and on character 2- to 5-grams.
+LINEAR_MEMBERS = ("nbsvm", "nbsvm-neg", "nbsvm-char")
 #: The NBSVMs of ``beyond`` take the C of this grid with the best validation accuracy (the ``nbsvm`` row keeps
 #: Wang and Manning's C = 1).
 NBSVM_C_GRID = (0.01, 0.03, 0.1, 0.3)
+
+
+def _nbsvm_tokens(row: str, docs: list[list[str]]) -> list[list[str]]:
+    """The token lists an NBSVM row fits on: negation-marked for ``nbsvm-neg``, as they are otherwise."""
+    return [mark_negation(d) for d in docs] if row == "nbsvm-neg" else docs
 
 
 def _linear_member(name: str, data: dict) -> dict:
@@ -129,9 +140,9 @@ def _linear_member(name: str, data: dict) -> dict:
     """
     def feats(part):
         docs = data[part]["tokens"]
-        return docs if name == "nbsvm" else [char_ngrams(d) for d in docs]
+        return [char_ngrams(d) for d in docs] if name == "nbsvm-char" else _nbsvm_tokens(name, docs)
 
-    n = 2 if name == "nbsvm" else 1
+    n = 1 if name == "nbsvm-char" else 2
     train, val, test = feats("train"), feats("val"), feats("test")
     y_train, y_val = data["train"]["labels"], data["val"]["labels"]
     scores = {C: NBSVM(n=n, C=C).fit(train, y_train).decision_function(val) for C in NBSVM_C_GRID}
@@ -830,9 +841,9 @@ def run_fold(row: str, k: int, budget: str | None = None, *, data: dict | None =
     test_y, val_y = data["test"]["labels"], data["val"]["labels"]
     nb = None
     if row in NBSVM_ROWS:  # nothing to stop early: it fits on all the training folds (the validation part too)
-        nb = NBSVM(n=2, bias=row == "nbsvm-intercept").fit(data["train"]["tokens"] + data["val"]["tokens"],
-                                                           torch.cat([data["train"]["labels"], val_y]))
-        nb_val, nb_test = (nb.decision_function(data[p]["tokens"]) for p in ("val", "test"))
+        fit_docs = _nbsvm_tokens(row, data["train"]["tokens"] + data["val"]["tokens"])
+        nb = NBSVM(n=2, bias=row == "nbsvm-intercept").fit(fit_docs, torch.cat([data["train"]["labels"], val_y]))
+        nb_val, nb_test = (nb.decision_function(_nbsvm_tokens(row, data[p]["tokens"])) for p in ("val", "test"))
         result.update(val_accuracy=_score_accuracy(nb_val, val_y), test_accuracy=_score_accuracy(nb_test, test_y),
                       test_probabilities=torch.sigmoid(nb_test).float())
     if row == "beyond":
