@@ -62,10 +62,10 @@ def kim_tokenize(text: str, lower: bool = True) -> list[str]:
 
 #: Words that open a negation scope in :func:`mark_negation` (``n't`` is a token of its own after
 #: :func:`kim_tokenize`).
-NEGATIONS = frozenset({"not", "no", "never", "n't", "nothing", "nobody", "none", "neither", "nor", "cannot",
-                       "without", "hardly", "barely"})
+NEGATIONS = ("not", "no", "never", "n't", "nothing", "nobody", "none", "neither", "nor", "cannot", "without",
+             "hardly", "barely")
 #: Tokens that close a negation scope: the punctuation :func:`kim_tokenize` keeps, and "but".
-NEGATION_SCOPE_END = frozenset({",", "!", "?", "but"})
+NEGATION_SCOPE_END = (",", "!", "?", "but")
 
 
 def mark_negation(tokens: Sequence[str], negations=NEGATIONS, scope_end=NEGATION_SCOPE_END) -> list[str]:
@@ -91,6 +91,7 @@ def mark_negation(tokens: Sequence[str], negations=NEGATIONS, scope_end=NEGATION
     if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
         raise TypeError(f"mark_negation: argument 'tokens' must be a sequence of str (one sentence's tokens), "
                         f"got {type(tokens).__name__}" + ("" if isinstance(tokens, str) else " with non-str items"))
+    negations, scope_end = set(negations), set(scope_end)
     out, negated = [], False
     for token in tokens:
         if token in scope_end:

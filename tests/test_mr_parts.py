@@ -83,7 +83,7 @@ def test_mark_negation_scopes():
         marked = mark_negation(toks)
         assert [m.removeprefix("NOT_") for m in marked] == toks
         assert not any(m.startswith("NOT_") and m[4:] in NEGATION_SCOPE_END for m in marked)
-    assert {"not", "n't", "never"} <= NEGATIONS
+    assert {"not", "n't", "never"} <= set(NEGATIONS)
     with pytest.raises(TypeError, match="argument 'tokens' must be a sequence of str"):
         mark_negation("not good")
     with pytest.raises(TypeError, match="non-str items"):
