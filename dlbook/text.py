@@ -64,7 +64,8 @@ def kim_tokenize(text: str, lower: bool = True) -> list[str]:
 #: :func:`kim_tokenize`).
 NEGATIONS = ("not", "no", "never", "n't", "nothing", "nobody", "none", "neither", "nor", "cannot", "without",
              "hardly", "barely")
-#: Tokens that close a negation scope: the punctuation :func:`kim_tokenize` keeps, and "but".
+#: Tokens that close a negation scope: the comma, ``!`` and ``?`` that :func:`kim_tokenize` keeps (it drops full
+#: stops, colons and semicolons; its brackets do not close a scope), and "but".
 NEGATION_SCOPE_END = (",", "!", "?", "but")
 
 
