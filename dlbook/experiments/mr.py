@@ -665,12 +665,18 @@ def stack_log_odds(scores: torch.Tensor, y: torch.Tensor) -> dict:
     return {"a": a.tolist(), "b": b.tolist(), "weights": v.detach().exp().tolist()}
 
 
+def _member_log_odds(scores: torch.Tensor, fit: dict) -> torch.Tensor:
+    """Each member's log-odds :math:`a_m s_{im} + b_m` through the fitted maps, shape ``(N, M)`` (float64)."""
+    a, b = (torch.tensor(fit[key], dtype=torch.float64) for key in ("a", "b"))
+    return scores.double() * a + b
+
+
 def apply_stack(scores: torch.Tensor, fit: dict) -> torch.Tensor:
     """The ensemble's log-odds :math:`z_i = \\sum_m w_m (a_m s_{im} + b_m)`, shape ``(N,)``, for scores ``(N, M)``."""
-    a, b, w = (torch.tensor(fit[key], dtype=torch.float64) for key in ("a", "b", "weights"))
+    w = torch.tensor(fit["weights"], dtype=torch.float64)
     if scores.dim() != 2 or scores.shape[1] != len(w):
         raise ValueError(f"apply_stack: argument 'scores' must have shape (N, {len(w)}), got {tuple(scores.shape)}")
-    return (scores.double() * a + b) @ w
+    return _member_log_odds(scores, fit) @ w
 
 
 def stack_ablation(val_scores: torch.Tensor, val_y: torch.Tensor, test_scores: torch.Tensor,
@@ -779,8 +785,8 @@ def weights_tuned_on_test(test_scores: torch.Tensor, test_y: torch.Tensor, fit: 
                          f"len(test_y), got {tuple(test_scores.shape)} (test_y: {tuple(test_y.shape)})")
     if draws < 0:
         raise ValueError(f"weights_tuned_on_test: argument 'draws' must be >= 0, got {draws}")
-    a, b, w = (torch.tensor(fit[key], dtype=torch.float64) for key in ("a", "b", "weights"))
-    z = test_scores.double() * a + b  # each member's log-odds through its validation-fitted map
+    w = torch.tensor(fit["weights"], dtype=torch.float64)
+    z = _member_log_odds(test_scores, fit)  # the maps fitted on the validation part, kept
     g = torch.Generator().manual_seed(seed)
     uniform = -torch.log1p(-torch.rand(draws, M, generator=g, dtype=torch.float64))  # Exp(1) draws ...
     candidates = torch.cat([(w / w.sum()).unsqueeze(0), uniform / uniform.sum(1, keepdim=True)])  # ... normalised
