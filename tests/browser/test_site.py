@@ -21,6 +21,8 @@ another, at 390 px light). Checked:
   console shows no error;
 - in dark mode, figures keep their transparent background (no white slab,
   no brightness filter);
+- in dark mode, the book's tables stay on a dark background (no light panel)
+  and their text keeps a contrast of at least 4.5 against it;
 - at most one search field shows outside the text;
 - read from the HTML files: every gallery figure has an alt text of its own
   (not one made from the script's file name); chapters are numbered across
@@ -291,6 +293,27 @@ async () => {
         out.darkSlabs.push((i.getAttribute('src') || '').split('/').pop() + ': ' + bg + ', filter ' + s.filter);
     }
   }
+  // the book's tables: the background they are seen on (the first opaque one from a cell outwards) stays dark,
+  // and their text keeps a contrast of at least 4.5 (WCAG AA) against it
+  out.darkTables = [];
+  if (out.theme === 'dark') {
+    const rgba = c => (c.match(/[\d.]+/g) || []).map(Number);
+    const opaque = c => { const v = rgba(c); return v.length === 3 || (v.length === 4 && v[3] > 0); };
+    const lum = c => { const [r, g, b] = rgba(c).slice(0, 3).map(v => (v /= 255) <= 0.03928 ? v / 12.92
+                                                                 : Math.pow((v + 0.055) / 1.055, 2.4));
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    for (const t of article.querySelectorAll('.dlbook-table table')) {
+      const cell = t.querySelector('td') || t;
+      let e = cell, bg = null;
+      for (; e && !bg; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (opaque(c)) bg = c; }
+      bg = bg || 'rgb(255, 255, 255)';  // nothing opaque up to the root: the canvas is white
+      const fg = getComputedStyle(cell).color;
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const caption = (t.querySelector('caption') || {}).textContent || '(no caption)';
+      if (lum(bg) > 0.4 || (hi + 0.05) / (lo + 0.05) < 4.5)
+        out.darkTables.push(caption.slice(0, 60) + ': text ' + fg + ' on ' + bg);
+    }
+  }
   return out;
 }
 """
@@ -367,6 +390,7 @@ def crawl(pages: list[Path] | None = None) -> dict:
                     problems["math_errors"] += [f"{label}: {e}" for e in m["mathErrors"]]
                     problems["broken_images"] += [f"{label}: {e}" for e in m["brokenImages"]]
                     problems["dark_figures"] += [f"{label}: {e}" for e in m["darkSlabs"]]
+                    problems["dark_tables"] += [f"{label}: {e}" for e in m["darkTables"]]
                     if m["searchFields"] > 1:
                         problems["search_fields"].append(f"{label}: {m['searchFields']} search fields")
                     if is_chapter(rel) and (width_name, theme) == ("desktop", "light"):
@@ -452,6 +476,10 @@ def test_offline_and_no_console_error(site):
 
 def test_dark_mode_figures_are_transparent(site):
     _check(site, "dark_figures", "figures drawn on a white slab or dimmed in dark mode")
+
+
+def test_dark_mode_tables_follow_the_theme(site):
+    _check(site, "dark_tables", "tables on a light panel, or with low-contrast text, in dark mode")
 
 
 def test_one_search_field(site):
