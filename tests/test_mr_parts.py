@@ -93,7 +93,6 @@ def test_mark_negation_scopes():
 def test_nbsvm_neg_row_fits_on_marked_tokens():
     """The nbsvm-neg row is NBSVM-bi fitted and scored on mark_negation's tokens, nothing else."""
     from dlbook.experiments import mr
-    from dlbook.nbsvm import NBSVM
 
     sentences, labels, folds = mr._corpus()
     data = mr.build_fold(sentences, labels, folds, 0)
